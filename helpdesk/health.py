@@ -1,0 +1,48 @@
+"""`/healthz`: whether the database, the Celery broker and the channel layer answer."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from helpdesk.celery import app as celery_app
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _check_broker() -> str:
+    if celery_app.conf.task_always_eager:
+        return "ok (tasks run in-process)"
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+def _check_channel_layer() -> str:
+    layer = get_channel_layer()
+    # A round trip through the layer proves it is reachable and shared with this process.
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.send)(channel, {"type": "health.ping"})
+    async_to_sync(layer.receive)(channel)
+    return "ok"
+
+
+CHECKS = {"database": _check_database, "broker": _check_broker, "channel_layer": _check_channel_layer}
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    results: dict[str, str] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = check()
+        except Exception as exc:  # noqa: BLE001  (any failure means "not healthy", with its reason)
+            healthy = False
+            results[name] = f"error: {type(exc).__name__}"
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)

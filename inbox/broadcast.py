@@ -1,0 +1,39 @@
+"""Tell live consoles about changes, after the transaction that made them commits."""
+
+import logging
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def inbox_group(channel_id: int) -> str:
+    return f"inbox.{channel_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+ALL_INBOXES_GROUP = "inbox.all"
+
+
+def _send(groups: tuple[str, ...], event: dict) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        async_to_sync(layer.group_send)(group, event)
+
+
+def broadcast_on_commit(*, event_type: str, channel_id: int, conversation_id: int, **ids: int | str) -> None:
+    """Send `event_type` to the channel's inbox, all-inboxes and conversation groups on commit.
+
+    Events carry ids only; a console fetches what it shows through views that check access.
+    A broadcast failure never undoes the change (robust on_commit): the console catches up on
+    reconnect.
+    """
+    event = {"type": event_type, "channel_id": channel_id, "conversation_id": conversation_id, **ids}
+    groups = (inbox_group(channel_id), ALL_INBOXES_GROUP, conversation_group(conversation_id))
+    transaction.on_commit(partial(_send, groups, event), robust=True)
