@@ -4,9 +4,10 @@ One webhook URL serves one bot (channel), so the channel comes from the URL and
 `account_ids` names none. See tests/fixtures/platforms/telegram/FORMATS.md.
 """
 
-import hmac
 from collections.abc import Mapping
+from functools import partial
 
+from integrations.platforms import parsing, signing
 from integrations.platforms.base import (
     Attachment,
     Ignored,
@@ -16,21 +17,20 @@ from integrations.platforms.base import (
     NormalizedEvent,
     Sender,
 )
-from integrations.platforms.signing import header_value
 from integrations.platforms.timeconv import from_unix_seconds
 
 VERIFY_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
-# Message field -> (Attachment.type, Message.ContentType). Checked in this order: an
-# `animation` also carries a `document` for backward compatibility and is stored as a file.
-MEDIA_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("photo", "image", "image"),
-    ("video", "video", "video"),
-    ("video_note", "video", "video"),
-    ("voice", "audio", "audio"),
-    ("audio", "audio", "audio"),
-    ("sticker", "sticker", "sticker"),
-    ("document", "file", "attachment"),
+# Message field -> Attachment.type, checked in this order: an `animation` also carries a
+# `document` for backward compatibility and is stored as a file.
+MEDIA_FIELDS: tuple[tuple[str, str], ...] = (
+    ("photo", "image"),
+    ("video", "video"),
+    ("video_note", "video"),
+    ("voice", "audio"),
+    ("audio", "audio"),
+    ("sticker", "sticker"),
+    ("document", "file"),
 )
 
 # A file is stored as a reference to its file_id: the download URL
@@ -44,11 +44,12 @@ def verify(*, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
 
     Telegram does not sign the body, so `body` is not used beyond the shared interface.
     """
-    received = header_value(headers, VERIFY_HEADER)
-    if not received or not secret:
-        return False
-    # Compare bytes: compare_digest refuses str with non-ASCII characters.
-    return hmac.compare_digest(received.encode(), secret.encode())
+    return signing.equal(signing.header_value(headers, VERIFY_HEADER), secret)
+
+
+def signature_headers(*, body: bytes, secret: str) -> dict[str, str]:
+    """Return the headers Telegram sends with a delivery (for the simulator and tests)."""
+    return {VERIFY_HEADER: secret}
 
 
 def account_ids(payload: dict) -> set[str]:
@@ -60,12 +61,12 @@ def parse(payload: dict, *, account_id: str) -> list[NormalizedEvent]:
     """Turn one `Update` into normalized events (one at most)."""
     if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
         raise MalformedPayload("A Telegram update needs an integer update_id.")
-    if isinstance(payload.get("message"), dict):
-        return [_inbound(payload["message"], account_id=account_id)]
-    if isinstance(payload.get("edited_message"), dict):
-        return [_edited(payload["edited_message"], account_id=account_id)]
     kind = next((key for key in payload if key != "update_id"), "empty")
-    return [Ignored(account_id=account_id, reason=kind)]
+    builders = {"message": _inbound, "edited_message": _edited}
+    if kind not in builders:
+        return [Ignored(account_id=account_id, reason=kind)]
+    build = partial(builders[kind], payload[kind], account_id=account_id)
+    return [parsing.guarded(build, account_id=account_id, kind=kind)]
 
 
 def _inbound(message: dict, *, account_id: str) -> InboundMessage:
@@ -116,7 +117,7 @@ def _reply_to_key(message: dict) -> str:
     reply_to = message.get("reply_to_message")
     # In a forum topic every message points at the topic's creation message as if it were
     # a reply; that is not a reply to anything a customer or agent wrote.
-    if not reply_to or reply_to.get("forum_topic_created"):
+    if not reply_to or "forum_topic_created" in reply_to:
         return ""
     return _message_key(reply_to)
 
@@ -151,8 +152,11 @@ def _sender(message: dict) -> Sender:
 
 
 def _media(message: dict) -> tuple[str, tuple[Attachment, ...]]:
-    """Return the content type and the attachment of a media message ("text", () if none)."""
-    for field, attachment_type, content_type in MEDIA_FIELDS:
+    """Return the content type and the attachment of a media message ("text", () if none).
+
+    A caption does not make a media message a text message: the media is what was sent.
+    """
+    for field, attachment_type in MEDIA_FIELDS:
         media = message.get(field)
         if not media:
             continue
@@ -163,5 +167,6 @@ def _media(message: dict) -> tuple[str, tuple[Attachment, ...]]:
             url=f"{FILE_REF_PREFIX}{item['file_id']}",
             name=item.get("file_name", ""),
         )
+        content_type = parsing.CONTENT_TYPE_BY_ATTACHMENT.get(attachment_type, "attachment")
         return content_type, (attachment,)
     return "text", ()
