@@ -186,8 +186,9 @@ class Attachment(models.Model):
         FILE = "file", "File"
         LINK = "link", "Link"
 
-    # Telegram files are referenced by id: their download URL would contain the bot token.
-    FILE_REFERENCE_PREFIXES = ("tg-file:",)
+    # Files fetched through the platform's API when needed: Telegram's download URL would
+    # contain the bot token, and LinkedIn names images by URN.
+    FILE_REFERENCE_PREFIXES = ("tg-file:", "urn:li:image:")
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     type = models.CharField(max_length=8, choices=Type.choices)

@@ -1,0 +1,219 @@
+"""LinkedIn organization social-action notifications (comments on, and mentions of, a Page),
+by webhook or by polling. See tests/fixtures/platforms/linkedin/FORMATS.md.
+
+A webhook delivery batches `notifications[]`; the polling endpoint returns the same
+notification objects under `elements`. Each names its organization in `organizationalEntity`.
+"""
+
+import re
+from collections.abc import Mapping
+from functools import partial
+
+from django.http import HttpResponse, JsonResponse
+
+from integrations.platforms import parsing, signing
+from integrations.platforms.base import (
+    Attachment,
+    HandshakeFailed,
+    Ignored,
+    InboundMessage,
+    MalformedPayload,
+    MessageDeleted,
+    MessageEdited,
+    NormalizedEvent,
+    Sender,
+)
+from integrations.platforms.timeconv import from_unix_ms
+
+SIGNATURE_HEADER = "X-LI-Signature"
+
+# LinkedIn spells a comment's URN two ways: `urn:li:comment:(activity:1,2)` in
+# `generatedActivity`, `urn:li:comment:(urn:li:activity:1,2)` elsewhere. This matches the
+# short spelling, to expand it.
+SHORT_COMMENT_URN = re.compile(r"^urn:li:comment:\((?!urn:li:)")
+
+
+def verify(*, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """Check `X-LI-Signature`, the client secret's hex HMAC of "hmacsha256=" + the raw body."""
+    # LinkedIn's hex may be in either case.
+    received = signing.header_value(headers, SIGNATURE_HEADER).lower()
+    return signing.equal(received, signature_headers(body=body, secret=secret)[SIGNATURE_HEADER])
+
+
+def signature_headers(*, body: bytes, secret: str) -> dict[str, str]:
+    """Return the signature header LinkedIn sends with `body` (for the simulator and tests)."""
+    # The literal "hmacsha256=" is prefixed to the signed bytes, not to the header value.
+    return {SIGNATURE_HEADER: signing.hmac_sha256(secret, b"hmacsha256=" + body).hex()}
+
+
+def handshake(
+    *, params: Mapping[str, str], verify_tokens: list[str], secrets: list[str]
+) -> HttpResponse:
+    """Answer the validation GET: sign `challengeCode` with the client secret.
+
+    The challenge proves the secret, so `verify_tokens` is not used.
+    """
+    code = params.get("challengeCode", "")
+    if not code:
+        raise HandshakeFailed("Missing challengeCode.")
+    if not secrets:
+        raise HandshakeFailed("No client secret to answer the challenge with.")
+    response = signing.hmac_sha256(secrets[0], code.encode()).hex()
+    return JsonResponse({"challengeCode": code, "challengeResponse": response})
+
+
+def account_ids(payload: dict) -> set[str]:
+    """Return the organization URNs the delivery's notifications are for."""
+    return {
+        str(notification["organizationalEntity"])
+        for notification in _notifications(payload)
+        if notification.get("organizationalEntity")
+    }
+
+
+def parse(payload: dict, *, account_id: str = "") -> list[NormalizedEvent]:
+    """Turn a webhook delivery or a polled notifications page into normalized events."""
+    events: list[NormalizedEvent] = []
+    for notification in _notifications(payload):
+        account = str(notification.get("organizationalEntity") or account_id)
+        action = notification.get("action")
+        events.append(
+            parsing.guarded(
+                partial(_notification_event, notification, account),
+                account_id=account,
+                kind=f"{action} notification",
+            )
+        )
+    return events
+
+
+def parse_polled_comments(page: dict, *, account_id: str, post_urn: str) -> list[NormalizedEvent]:
+    """Turn a Comments API page (`GET /rest/socialActions/{post}/comments`) into events."""
+    if not isinstance(page, dict):
+        raise MalformedPayload("A comments page is a JSON object.")
+    return [
+        parsing.guarded(
+            partial(_polled_comment, comment, account_id, post_urn),
+            account_id=account_id,
+            kind="polled comment",
+        )
+        for comment in parsing.object_list(page, "elements")
+    ]
+
+
+def comment_urn(urn: str) -> str:
+    """Return a comment URN in its one stored spelling, `urn:li:comment:(urn:li:activity:…)`."""
+    return SHORT_COMMENT_URN.sub("urn:li:comment:(urn:li:", urn)
+
+
+def _notifications(payload: dict) -> list[dict]:
+    if not isinstance(payload, dict):
+        raise MalformedPayload("A LinkedIn delivery is a JSON object.")
+    key = "notifications" if "notifications" in payload else "elements"
+    if key not in payload:
+        raise MalformedPayload("A LinkedIn delivery has `notifications` or `elements`.")
+    return parsing.object_list(payload, key)
+
+
+def _notification_event(notification: dict, account: str) -> NormalizedEvent:
+    action = notification.get("action")
+    if action == "COMMENT":
+        return _comment(notification, account)
+    if action == "SHARE_MENTION":
+        return _mention(notification, account)
+    if action == "COMMENT_EDIT":
+        comment = notification["decoratedGeneratedActivity"]["comment"]
+        return MessageEdited(
+            account_id=account,
+            platform_message_id=_notified_comment_urn(notification),
+            text=comment.get("text", ""),
+            timestamp=from_unix_ms(notification["lastModifiedAt"]),
+        )
+    if action == "COMMENT_DELETE":
+        return MessageDeleted(
+            account_id=account,
+            platform_message_id=_notified_comment_urn(notification),
+            timestamp=from_unix_ms(notification["lastModifiedAt"]),
+        )
+    # LIKE, SHARE, ADMIN_COMMENT (the organization's own comment) and unknown actions.
+    return Ignored(account_id=account, reason=f"{action} notification")
+
+
+def _comment(notification: dict, account: str) -> NormalizedEvent:
+    comment = notification["decoratedGeneratedActivity"]["comment"]
+    author = str(comment["owner"])
+    if author == account:
+        return Ignored(account_id=account, reason="organization's own comment")
+    urn = _notified_comment_urn(notification)
+    post = str(notification.get("sourcePost") or comment["object"])
+    return InboundMessage(
+        account_id=account,
+        platform_message_id=urn,
+        source="comment",
+        # A person URN only: the name must be fetched from the People API.
+        sender=Sender(external_id=author),
+        timestamp=from_unix_ms(notification["lastModifiedAt"]),
+        text=comment.get("text", ""),
+        thread_key=post,
+        external_thread_id=urn,
+        post_id=post,
+        post_url=_post_url(post),
+    )
+
+
+def _mention(notification: dict, account: str) -> InboundMessage:
+    post = notification["decoratedSourcePost"]
+    share = str(notification.get("generatedActivity") or post["entity"])
+    return InboundMessage(
+        account_id=account,
+        platform_message_id=share,
+        source="mention",
+        sender=Sender(external_id=str(post["owner"])),
+        timestamp=from_unix_ms(notification["lastModifiedAt"]),
+        text=post.get("text", ""),
+        thread_key=share,
+        # The answer to a mention is a comment on the post that made it.
+        external_thread_id=share,
+        post_id=share,
+        post_url=_post_url(share),
+    )
+
+
+def _polled_comment(comment: dict, account: str, post_urn: str) -> NormalizedEvent:
+    author = str(comment["actor"])
+    if author == account:
+        # The organization's own replies are listed with the customers' comments.
+        return Ignored(account_id=account, reason="organization's own comment")
+    urn = comment_urn(comment["commentUrn"])
+    text = comment.get("message", {}).get("text", "")
+    # `image` is an image URN, not a URL: it is resolved with the Images API when fetched.
+    attachments = tuple(
+        Attachment(type="image", url=item["entity"]["image"])
+        for item in comment.get("content", [])
+        if "image" in item.get("entity", {})
+    )
+    parent = comment.get("parentComment")
+    return InboundMessage(
+        account_id=account,
+        platform_message_id=urn,
+        source="comment",
+        sender=Sender(external_id=author),
+        timestamp=from_unix_ms(comment["created"]["time"]),
+        text=text,
+        content_type=parsing.content_type_for(text, attachments),
+        attachments=attachments,
+        thread_key=post_urn,
+        external_thread_id=urn,
+        post_id=post_urn,
+        post_url=_post_url(post_urn),
+        reply_to_platform_id=comment_urn(parent) if parent else "",
+    )
+
+
+def _notified_comment_urn(notification: dict) -> str:
+    comment = notification.get("decoratedGeneratedActivity", {}).get("comment", {})
+    return comment_urn(str(comment.get("entity") or notification["generatedActivity"]))
+
+
+def _post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}/"
