@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message, Note, Tag
 
@@ -9,9 +10,14 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+# Platform URLs are https; say so instead of relying on Django's changing default scheme.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class CustomerIdentityInline(admin.TabularInline):
     model = CustomerIdentity
     extra = 0
+    formfield_overrides = URL_FIELDS
 
 
 @admin.register(Customer)
@@ -47,6 +53,7 @@ class ConversationAdmin(admin.ModelAdmin):
     list_filter = ["status", "priority", "source", "channel__platform", "channel"]
     search_fields = ["customer__display_name", "customer__identities__handle", "messages__content"]
     raw_id_fields = ["customer", "previous"]
+    formfield_overrides = URL_FIELDS
     filter_horizontal = ["tags"]
     readonly_fields = ["created_at", "updated_at", "last_message_at", "first_response_at", "resolved_at"]
     list_select_related = ["customer", "channel", "assignee"]

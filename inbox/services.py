@@ -52,22 +52,23 @@ def _attachment_url(value: str) -> str:
 
 
 def event_ingest(*, channel: Channel, event: NormalizedEvent, now: datetime | None = None) -> bool:
-    """Apply one normalized event to the inbox; return whether it was acted on (not ignored)."""
+    """Apply one normalized event to the inbox; return whether it changed anything.
+
+    Receipts, edits and deletions for messages this inbox never stored change nothing.
+    """
     now = now or timezone.now()
     match event:
         case InboundMessage():
-            message_ingest(channel=channel, event=event, now=now)
+            return message_ingest(channel=channel, event=event, now=now) is not None
         case OutboundEcho():
-            echo_ingest(channel=channel, event=event, now=now)
+            return echo_ingest(channel=channel, event=event, now=now) is not None
         case StatusReceipt():
-            receipt_apply(channel=channel, event=event)
+            return receipt_apply(channel=channel, event=event) > 0
         case MessageEdited():
-            message_edit_apply(channel=channel, event=event, now=now)
+            return message_edit_apply(channel=channel, event=event, now=now) is not None
         case MessageDeleted():
-            message_delete_apply(channel=channel, event=event, now=now)
-        case Ignored():
-            return False
-    return True
+            return message_delete_apply(channel=channel, event=event, now=now) is not None
+    return False  # Ignored
 
 
 def customer_identity_upsert(*, platform: str, sender: Sender) -> CustomerIdentity:

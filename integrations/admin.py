@@ -10,6 +10,10 @@ SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 class ChannelForm(forms.ModelForm):
     """Secrets are write-only: the form never renders a stored value, and a blank field keeps it."""
 
+    api_base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=Channel._meta.get_field("api_base_url").help_text
+    )
+
     class Meta:
         model = Channel
         exclude = ["poll_state"]

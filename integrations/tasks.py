@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from integrations import services
+from integrations import polling, services
 
 
 @shared_task(name="integrations.webhook_event_process", acks_late=True)
@@ -11,3 +11,14 @@ def webhook_event_process_task(*, event_id: int) -> None:
 @shared_task(name="integrations.webhook_events_sweep")
 def webhook_events_sweep_task() -> None:
     services.webhook_events_sweep()
+
+
+@shared_task(name="integrations.bluesky_channels_poll")
+def bluesky_channels_poll_task() -> None:
+    for channel_id in polling.bluesky_channel_ids():
+        bluesky_channel_poll_task.delay(channel_id=channel_id)
+
+
+@shared_task(name="integrations.bluesky_channel_poll", ignore_result=True)
+def bluesky_channel_poll_task(*, channel_id: int) -> None:
+    polling.bluesky_channel_poll(channel_id=channel_id)

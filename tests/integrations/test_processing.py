@@ -1,0 +1,106 @@
+"""After the webhook answers: processing, the sweeper that recovers from a broker outage,
+bounded retries and the replay command."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from helpdesk.celery import app as celery_app
+from inbox.models import Message
+from integrations.models import Platform, WebhookEvent
+from integrations.platforms import meta
+from integrations.services import webhook_event_process, webhook_events_sweep
+from tests import factories
+from tests.integrations.platform_fixtures import load_example
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PAGE_ID = "104857362918473"
+
+
+@pytest.fixture
+def page():
+    return factories.channel(platform=Platform.FACEBOOK, account_id=PAGE_ID)
+
+
+def deliver(client, example="messenger_text"):
+    body = json.dumps(load_example("meta", example)).encode()
+    headers = meta.signature_headers(body=body, secret=factories.SECRETS[Platform.FACEBOOK])
+    return client.post("/webhooks/facebook/", data=body, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port nobody listens on, as when Redis is unreachable."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    celery_app._pool = None  # the connection pool is built from broker_url on first use
+    yield
+    conf.broker_url, conf.task_always_eager = saved
+    celery_app._pool = None
+
+
+def test_broker_down_still_answers_200_and_the_sweeper_processes_later(client, page, broker_down, settings):
+    response = deliver(client)
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PENDING
+    assert not Message.objects.exists()
+
+    celery_app.conf.task_always_eager = True  # the broker is back
+    too_early = webhook_events_sweep(now=timezone.now())
+    assert too_early == 0  # just enqueued: not yet presumed lost
+    swept = webhook_events_sweep(now=timezone.now() + settings.WEBHOOK_SWEEP_AFTER + timedelta(seconds=1))
+    assert swept == 1
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert Message.objects.count() == 1
+
+
+def test_a_failing_event_is_retried_then_marked_failed_with_its_error(page, settings, monkeypatch):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    event = WebhookEvent.objects.create(platform=Platform.FACEBOOK, body='{"object": "page", "entry": "oops"}',
+                                        received_at=timezone.now())
+    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.PENDING
+    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.FAILED
+    event.refresh_from_db()
+    assert event.attempts == 2
+    assert "MalformedPayload" in event.error
+
+
+def test_processing_twice_is_harmless(client, page):
+    deliver(client)
+    event = WebhookEvent.objects.get()
+    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.PROCESSED
+    assert Message.objects.count() == 1
+
+
+def test_replay_failed_events_processes_them_once_fixed(client, page, settings):
+    deliver(client)
+    WebhookEvent.objects.update(status=WebhookEvent.Status.FAILED, error="boom")
+    Message.objects.all().delete()
+    call_command("replay_webhook_events", "--failed")
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+    assert Message.objects.count() == 1
+
+
+def test_replay_by_id_and_time_range(client, page, capsys):
+    deliver(client)
+    deliver(client, "messenger_image")
+    first, second = WebhookEvent.objects.order_by("pk")
+    call_command("replay_webhook_events", "--id", str(first.pk))
+    assert "Replayed 1 event(s): 1 processed." in capsys.readouterr().out
+    since = (second.received_at - timedelta(seconds=1)).isoformat()
+    call_command("replay_webhook_events", "--since", since)
+    assert "Replayed 2 event(s)" in capsys.readouterr().out
+    assert Message.objects.count() == 2
+
+
+def test_replay_refuses_unknown_ids_and_no_selection(page):
+    with pytest.raises(CommandError, match="No webhook event with id 404"):
+        call_command("replay_webhook_events", "--id", "404")
+    with pytest.raises(CommandError, match="Say which events"):
+        call_command("replay_webhook_events")
