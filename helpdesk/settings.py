@@ -97,7 +97,14 @@ TEMPLATES = [
 SQLITE_PATH = env("SQLITE_PATH", str(BASE_DIR / "var" / "helpdesk.sqlite3"))
 DATABASE_URL = env("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Under ASGI every request may run on its own thread, so persistent per-thread
+    # connections would pile up; a per-process pool (psycopg_pool) bounds them instead.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),
+        "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),
+        "timeout": 10,
+    }
 else:
     DATABASES = {
         "default": {
@@ -152,6 +159,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Product behaviour --------------------------------------------------------------------
+# Serve fake platform endpoints under /sandbox/ (the Bluesky PDS that sandbox channels poll).
+SANDBOX_PLATFORMS_ENABLED = env_bool("SANDBOX_PLATFORMS_ENABLED", DEBUG)
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # A pending event older than this is assumed lost by the broker and enqueued again.
@@ -182,7 +191,9 @@ SPECTACULAR_SETTINGS = {
 # --- Static, i18n, auth, security ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Development serves static files from the apps and static/ directly (WhiteNoise finders);
+# production serves what `collectstatic` gathered here.
+STATIC_ROOT = None if DEBUG else env("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,290 @@
+"""`manage.py demo` (`make demo`): the whole product on one machine, with simulated customers.
+
+It migrates the database, resets an admin account, connects one sandbox channel per platform,
+serves the ASGI app with uvicorn and, once the server is up, feeds it: a simulator thread posts
+signed webhook deliveries for the five webhook platforms, and a beat thread sweeps pending
+webhook events and polls Bluesky (the sandbox PDS this same server serves).
+"""
+
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import requests
+import uvicorn
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections, connection, connections
+
+from integrations.channels import channel_create, sandbox_bluesky_url
+from integrations.models import Channel, Platform
+from integrations.polling import bluesky_channel_ids, bluesky_channel_poll
+from integrations.services import webhook_events_sweep
+from integrations.simulator import (
+    WEBHOOK_PLATFORMS,
+    Simulator,
+    channel_rotation,
+    deliveries_post,
+)
+
+logger = logging.getLogger(__name__)
+
+ADMIN_USERNAME = "admin"
+BEAT_SECONDS = 10
+# Each simulator round posts a few deliveries, then pauses: a steady trickle of customers.
+SIMULATOR_ROUND_DELIVERIES = 3
+SIMULATOR_RATE = 2.0
+SIMULATOR_PAUSE_SECONDS = 4
+SERVER_START_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SandboxChannel:
+    platform: str
+    account_id: str
+    name: str
+
+
+SANDBOX_CHANNELS = (
+    SandboxChannel(Platform.FACEBOOK, "104857362918473", "Acme Store (Facebook Page)"),
+    SandboxChannel(Platform.INSTAGRAM, "17841400987654321", "Acme Store (Instagram)"),
+    SandboxChannel(Platform.X, "1517369840123456512", "Acme Support (X)"),
+    SandboxChannel(Platform.LINKEDIN, "urn:li:organization:81234567", "Acme Corp (LinkedIn)"),
+    SandboxChannel(Platform.BLUESKY, "did:plc:7kq2mzx4vw3nb5td6hryaj2e", "Acme Support (Bluesky)"),
+    SandboxChannel(Platform.TELEGRAM, "7012345678", "Acme Help (Telegram bot)"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    admin_password: str
+    channels: list[Channel]
+
+
+def local_url(*, host: str, port: int) -> str:
+    """Return the URL a browser on this machine reaches the server at."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  (wildcard binds are reached via loopback)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def demo_prepare(*, base_url: str) -> DemoSetup:
+    """Migrate, reset the admin account and ensure the six sandbox channels exist.
+
+    `base_url` is where the server will listen: the sandbox Bluesky channel polls it.
+    """
+    _sqlite_directory_ensure()
+    call_command("migrate", interactive=False, verbosity=0)
+    password = _admin_reset()
+    bluesky_url = sandbox_bluesky_url(base_url=base_url)
+    channels = [_sandbox_channel_ensure(spec, bluesky_url=bluesky_url) for spec in SANDBOX_CHANNELS]
+    return DemoSetup(admin_password=password, channels=channels)
+
+
+def _sqlite_directory_ensure() -> None:
+    # SQLite creates the database file on first use, but not the directory it lives in.
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite" and name != ":memory:" and not name.startswith("file:"):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _admin_reset() -> str:
+    """Create the admin superuser, or give it a new password; return the password."""
+    password = secrets.token_urlsafe(12)
+    user, _ = get_user_model().objects.get_or_create(
+        username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
+    )
+    user.is_staff = user.is_superuser = user.is_active = True
+    user.set_password(password)
+    user.save()
+    return password
+
+
+def _generated_secrets(platform: str) -> dict[str, str]:
+    if platform == Platform.BLUESKY:
+        # Bluesky app passwords look like xxxx-xxxx-xxxx-xxxx; the sandbox PDS takes any.
+        return {"access_token": "-".join(secrets.token_hex(2) for _ in range(4))}
+    generated = {"app_secret": secrets.token_urlsafe(32), "access_token": secrets.token_urlsafe(32)}
+    if platform in (Platform.FACEBOOK, Platform.INSTAGRAM):
+        generated["verify_token"] = secrets.token_urlsafe(16)
+    return generated
+
+
+def _sandbox_channel_ensure(spec: SandboxChannel, *, bluesky_url: str) -> Channel:
+    """Return the sandbox channel of `spec`, creating it with fresh secrets the first time."""
+    api_base_url = bluesky_url if spec.platform == Platform.BLUESKY else ""
+    channel = Channel.objects.filter(platform=spec.platform, account_id=spec.account_id).first()
+    if channel is None:
+        return channel_create(
+            platform=spec.platform,
+            account_id=spec.account_id,
+            name=spec.name,
+            api_base_url=api_base_url,
+            sandbox=True,
+            **_generated_secrets(spec.platform),
+        )
+    # The server may listen on another port than last time.
+    if channel.api_base_url != api_base_url:
+        channel.api_base_url = api_base_url
+        channel.save(update_fields=["api_base_url", "updated_at"])
+    return channel
+
+
+def server_started_wait(*, server: uvicorn.Server, stop: threading.Event, timeout: float) -> bool:
+    """Wait until uvicorn accepts connections; return False on `stop` or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if stop.wait(0.05) or time.monotonic() > deadline:
+            return False
+    return True
+
+
+def _simulate_forever(
+    *, server: uvicorn.Server, base_url: str, channels: list[Channel], stop: threading.Event
+) -> None:
+    """Post a few signed deliveries to the channels, round after round."""
+    if not server_started_wait(server=server, stop=stop, timeout=SERVER_START_TIMEOUT_SECONDS):
+        return
+    simulator = Simulator()
+    rotation = channel_rotation(
+        channels={channel.platform: [channel] for channel in channels}, rng=simulator.rng
+    )
+    with requests.Session() as session:
+        while not stop.is_set():
+            try:
+                report = deliveries_post(
+                    base_url=base_url,
+                    simulator=simulator,
+                    channels=rotation,
+                    count=SIMULATOR_ROUND_DELIVERIES,
+                    rate=SIMULATOR_RATE,
+                    session=session,
+                    stop=stop,
+                )
+                logger.info("Simulator: %s", report.statuses())
+            except Exception:  # noqa: BLE001  (the demo keeps going; the next round may work)
+                logger.exception("Simulator round failed")
+            stop.wait(SIMULATOR_PAUSE_SECONDS)
+
+
+def _beat_forever(*, server: uvicorn.Server, stop: threading.Event) -> None:
+    """Do what Celery beat does in production: sweep webhook events, poll Bluesky."""
+    if not server_started_wait(server=server, stop=stop, timeout=SERVER_START_TIMEOUT_SECONDS):
+        return
+    while not stop.is_set():
+        _beat_job("webhook sweep", webhook_events_sweep)
+        for channel_id in bluesky_channel_ids():
+            if stop.is_set():
+                break
+            _beat_job(
+                f"Bluesky poll of channel {channel_id}", bluesky_channel_poll, channel_id=channel_id
+            )
+        close_old_connections()
+        stop.wait(BEAT_SECONDS)
+    connections.close_all()
+
+
+def _beat_job(name: str, job: Callable[..., object], **kwargs: int) -> None:
+    try:
+        job(**kwargs)
+    except Exception:  # noqa: BLE001  (logged; the next beat tries again)
+        logger.exception("Demo beat: %s failed", name)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also tells the demo's threads to stop as soon as Ctrl-C is
+    pressed, before it stops accepting connections, so they never call a closed server."""
+
+    def __init__(self, config: uvicorn.Config, *, stop: threading.Event) -> None:
+        super().__init__(config)
+        self.stop = stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.stop.set()
+        super().handle_exit(sig, frame)
+
+
+def demo_serve(*, host: str, port: int, simulated: list[Channel]) -> None:
+    """Serve the app until Ctrl-C, with the beat and the simulator in background threads.
+
+    The simulator posts to the `simulated` channels only (none: no simulator), so that
+    channels connected for real never receive made-up customers.
+    """
+    stop = threading.Event()
+    config = uvicorn.Config(
+        "helpdesk.asgi:application", host=host, port=port, lifespan="off", access_log=False
+    )
+    server = _Server(config, stop=stop)
+    workers = [threading.Thread(target=_beat_forever, kwargs={"server": server, "stop": stop})]
+    if simulated:
+        base_url = local_url(host=host, port=port)
+        simulator_kwargs = {"server": server, "base_url": base_url, "channels": simulated}
+        workers.append(
+            threading.Thread(target=_simulate_forever, kwargs={**simulator_kwargs, "stop": stop})
+        )
+    for worker in workers:
+        worker.daemon = True
+        worker.start()
+    try:
+        server.run()  # returns after Ctrl-C (and re-raises it as KeyboardInterrupt)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=15)
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the product locally: migrate, reset the admin password, connect six sandbox "
+        "channels, serve the app and simulate customers."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-simulator",
+            action="store_true",
+            help="Do not post simulated webhook deliveries (Bluesky is still polled).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        base_url = local_url(host=options["host"], port=options["port"])
+        setup = demo_prepare(base_url=base_url)
+        simulated = (
+            []
+            if options["no_simulator"]
+            else [channel for channel in setup.channels if channel.platform in WEBHOOK_PLATFORMS]
+        )
+        self._welcome(base_url=base_url, setup=setup, simulate=bool(simulated))
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the demo ends
+            demo_serve(host=options["host"], port=options["port"], simulated=simulated)
+        self.stdout.write("Demo stopped.")
+
+    def _welcome(self, *, base_url: str, setup: DemoSetup, simulate: bool) -> None:
+        write, bold = self.stdout.write, self.style.SUCCESS
+        write(
+            bold(
+                f"Admin: {base_url}/admin/  user: {ADMIN_USERNAME}  password: {setup.admin_password}"
+            )
+        )
+        write(f"Conversations: {base_url}/admin/inbox/conversation/")
+        write(f"API docs:      {base_url}/api/docs/")
+        write("Sandbox channels:")
+        for channel in setup.channels:
+            write(f"  {channel.get_platform_display():<9} {channel.name}")
+        if simulate:
+            write("Simulated customers write every few seconds on every platform.")
+        if settings.SANDBOX_PLATFORMS_ENABLED:
+            write(f"Bluesky is polled from the sandbox PDS every {BEAT_SECONDS} s.")
+        else:
+            write(self.style.WARNING("SANDBOX_PLATFORMS_ENABLED is off: no sandbox Bluesky PDS."))
+        write("Press Ctrl-C to stop.")
