@@ -21,10 +21,16 @@ def conversation_group(conversation_id: int) -> str:
 ALL_INBOXES_GROUP = "inbox.all"
 
 
-def _send(groups: tuple[str, ...], event: dict) -> None:
+async def _group_send_all(groups: tuple[str, ...], event: dict) -> None:
     layer = get_channel_layer()
     for group in groups:
-        async_to_sync(layer.group_send)(group, event)
+        await layer.group_send(group, event)
+
+
+def _send(groups: tuple[str, ...], event: dict) -> None:
+    # One trip into the event loop for all groups: from sync code each async_to_sync call
+    # may start a loop and, with channels-redis, a connection of its own.
+    async_to_sync(_group_send_all)(groups, event)
 
 
 def broadcast_on_commit(*, event_type: str, channel_id: int, conversation_id: int, **ids: int | str) -> None:

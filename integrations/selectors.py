@@ -19,3 +19,13 @@ def active_channels(*, platforms: Iterable[str]) -> list[Channel]:
 
 def active_channel(*, channel_id: int, platform: str) -> Channel | None:
     return Channel.objects.filter(pk=channel_id, platform=platform, is_active=True).first()
+
+
+def signing_channels(*, platforms: Iterable[str]) -> list[Channel]:
+    """Active channels with only what verifying a delivery needs: on the hot path of every
+    webhook, so the other credentials are not loaded (each would be decrypted)."""
+    return list(
+        Channel.objects.filter(platform__in=list(platforms), is_active=True)
+        .only("pk", "platform", "account_id", "app_secret")
+        .order_by("-created_at", "-pk")
+    )

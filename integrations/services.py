@@ -15,9 +15,12 @@ from inbox.services import event_ingest
 from integrations.models import Channel, WebhookEvent
 from integrations.platforms import adapter_for
 from integrations.platforms.base import BadSignature, MalformedPayload, UnknownChannel
-from integrations.selectors import APP_LEVEL_PLATFORMS, active_channels
+from integrations.dispatch import enqueue_processing, processing_dispatch
+from integrations.selectors import APP_LEVEL_PLATFORMS, signing_channels
 
 logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 50
 
 # Headers kept with each event: enough to re-verify and debug a delivery, nothing else.
 KEPT_HEADERS = (
@@ -54,7 +57,7 @@ def webhook_event_receive(
     the secrets of the platform's active channels, and must name at least one of the channels
     whose secret signed them.
     """
-    candidates = [channel] if channel is not None else active_channels(platforms=APP_LEVEL_PLATFORMS[platform])
+    candidates = [channel] if channel is not None else signing_channels(platforms=APP_LEVEL_PLATFORMS[platform])
     if not candidates:
         raise UnknownChannel(f"No active {platform} channel is connected.")
     verified = _verified_channels(platform=platform, candidates=candidates, body=body, headers=headers)
@@ -74,14 +77,15 @@ def webhook_event_receive(
     )
 
 
-@transaction.atomic
 def _webhook_event_store(*, platform: str, channel: Channel | None, body: str, headers: dict, source: str,
                          now: datetime) -> WebhookEvent:
+    # One INSERT, committed on its own unless the caller holds a transaction: the platform
+    # gets its answer as soon as the row is durable.
     event = WebhookEvent.objects.create(
         platform=platform, channel=channel, body=body, headers=headers, source=source, received_at=now,
         enqueued_at=now,
     )
-    transaction.on_commit(partial(_enqueue_processing, event.pk))
+    transaction.on_commit(partial(processing_dispatch, event.pk))
     return event
 
 
@@ -97,15 +101,6 @@ def polled_page_store(*, channel: Channel, body: dict, poll_state: dict, now: da
         Channel.objects.filter(pk=channel.pk).update(poll_state=poll_state)
         channel.poll_state = poll_state
     return event
-
-
-def _enqueue_processing(event_id: int) -> None:
-    from integrations.tasks import webhook_event_process_task
-
-    try:
-        webhook_event_process_task.delay(event_id=event_id)
-    except Exception:  # noqa: BLE001  (the broker is down: the event stays pending for the sweeper)
-        logger.warning("Could not enqueue webhook event %s; the sweeper will retry it.", event_id, exc_info=True)
 
 
 def _channel_for(event, *, fixed: Channel | None, platform: str, cache: dict[str, Channel | None]) -> Channel | None:
@@ -129,14 +124,13 @@ def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str 
     if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return None if event is None else event.status
     try:
-        fixed = event.channel
-        parsed = adapter_for(event.platform).parse(json.loads(event.body), account_id=fixed.account_id if fixed else "")
-        channels: dict[str, Channel | None] = {}
-        acted = False
-        for normalized in parsed:
-            channel = _channel_for(normalized, fixed=fixed, platform=event.platform, cache=channels)
-            if channel is not None:
-                acted = event_ingest(channel=channel, event=normalized, now=now) or acted
+        with transaction.atomic():
+            acted = _events_ingest(event, now=now)
+            status = WebhookEvent.Status.PROCESSED if acted else WebhookEvent.Status.IGNORED
+            # In the same transaction: the event is marked done exactly when its effects commit.
+            WebhookEvent.objects.filter(pk=event.pk).update(
+                status=status, attempts=F("attempts") + 1, error="", processed_at=now
+            )
     except Exception as exc:  # noqa: BLE001  (recorded on the event, which is retried or replayed)
         logger.exception("Webhook event %s failed", event.pk)
         attempts = event.attempts + 1
@@ -144,12 +138,20 @@ def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str 
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=status, attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000]
         )
-        return status
-    status = WebhookEvent.Status.PROCESSED if acted else WebhookEvent.Status.IGNORED
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, attempts=F("attempts") + 1, error="", processed_at=now
-    )
     return status
+
+
+def _events_ingest(event: WebhookEvent, *, now: datetime) -> bool:
+    """Ingest every normalized event of a stored delivery; return whether any changed the inbox."""
+    fixed = event.channel
+    parsed = adapter_for(event.platform).parse(json.loads(event.body), account_id=fixed.account_id if fixed else "")
+    channels: dict[str, Channel | None] = {}
+    acted = False
+    for normalized in parsed:
+        channel = _channel_for(normalized, fixed=fixed, platform=event.platform, cache=channels)
+        if channel is not None:
+            acted = event_ingest(channel=channel, event=normalized, now=now) or acted
+    return acted
 
 
 def webhook_events_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -163,8 +165,8 @@ def webhook_events_sweep(*, now: datetime | None = None, limit: int = 500) -> in
         .values_list("pk", flat=True)[:limit]
     )
     WebhookEvent.objects.filter(pk__in=stale).update(enqueued_at=now)
-    for event_id in stale:
-        _enqueue_processing(event_id)
+    for start in range(0, len(stale), SWEEP_BATCH):
+        enqueue_processing(stale[start : start + SWEEP_BATCH])
     return len(stale)
 
 

@@ -3,9 +3,11 @@ from celery import shared_task
 from integrations import polling, services
 
 
-@shared_task(name="integrations.webhook_event_process", acks_late=True)
-def webhook_event_process_task(*, event_id: int) -> None:
-    services.webhook_event_process(event_id=event_id)
+@shared_task(name="integrations.webhook_events_process", acks_late=True)
+def webhook_events_process_task(*, event_ids: list[int]) -> None:
+    # Each event is processed and recorded on its own: one failure does not hold the others.
+    for event_id in event_ids:
+        services.webhook_event_process(event_id=event_id)
 
 
 @shared_task(name="integrations.webhook_events_sweep")

@@ -1,0 +1,82 @@
+"""Hand stored webhook events to Celery without making the platform wait on the broker.
+
+A webhook answers as soon as its row is committed. Publishing the processing task is done by
+one background thread per process, which sends the ids that arrived together as one task, so
+under load the broker sees a few messages, not one per delivery. Nothing depends on this
+thread for durability: an id it could not publish (broker down, process killed) belongs to a
+row still `pending`, which the sweeper enqueues again.
+"""
+
+import logging
+import os
+import queue
+import threading
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 50
+
+
+def enqueue_processing(event_ids: list[int]) -> None:
+    """Publish one processing task for these events; on failure leave them to the sweeper."""
+    from integrations.tasks import webhook_events_process_task
+
+    try:
+        webhook_events_process_task.delay(event_ids=event_ids)
+    except Exception:  # noqa: BLE001  (broker unreachable: the rows stay pending for the sweeper)
+        logger.warning("Could not enqueue webhook events %s; the sweeper will retry them.", event_ids, exc_info=True)
+
+
+class _Dispatcher:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._queue: queue.Queue[int] = queue.Queue()
+
+    def submit(self, event_id: int) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        self._queue.put(event_id)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked worker (uvicorn, Celery prefork) inherits no running thread: start its own.
+            self._queue = queue.Queue()
+            threading.Thread(target=self._run, args=(self._queue,), name="webhook-dispatcher", daemon=True).start()
+            self._pid = os.getpid()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every submitted id was handed to the broker (or given up on); return
+        whether that happened within `timeout` seconds. For orderly shutdowns and tests."""
+        pending = self._queue
+        with pending.all_tasks_done:
+            return pending.all_tasks_done.wait_for(lambda: pending.unfinished_tasks == 0, timeout)
+
+    @staticmethod
+    def _run(pending: queue.Queue) -> None:
+        while True:
+            batch = [pending.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            enqueue_processing(batch)
+            for _ in batch:
+                pending.task_done()
+
+
+_dispatcher = _Dispatcher()
+processing_dispatch_flush = _dispatcher.flush
+
+
+def processing_dispatch(event_id: int) -> None:
+    """Have the event processed: at once when tasks run in-process, else via the dispatcher."""
+    from helpdesk.celery import app
+
+    if app.conf.task_always_eager:
+        enqueue_processing([event_id])
+    else:
+        _dispatcher.submit(event_id)
