@@ -1,9 +1,13 @@
 """Domain errors and the one place that turns them into HTTP responses."""
 
+from collections.abc import Iterator
 from typing import Any
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 
@@ -35,10 +39,44 @@ def domain_error_response(error: DomainError) -> JsonResponse:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: domain errors become `{"code", "message"}` with their status."""
+    """DRF's EXCEPTION_HANDLER: domain errors and DRF's own errors become `{"code", "message"}`
+    with their status; validation errors also carry DRF's field-by-field detail as `errors`."""
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
-    return exception_handler(exc, context)
+    # The same translation DRF's handler makes, repeated here to read the resulting code.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = exception_handler(exc, context)  # keeps DRF's status and headers
+    if response is None:
+        return None  # not an API error: Django's 500 handling takes over
+    response.data = _api_error_body(exc)
+    return response
+
+
+def _api_error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    detail = exc.detail
+    body: dict[str, Any] = {
+        "code": detail.code if isinstance(detail, exceptions.ErrorDetail) else exc.default_code,
+        "message": " ".join(_error_messages(detail)),
+    }
+    if isinstance(detail, dict | list):
+        body["errors"] = detail
+    return body
+
+
+def _error_messages(detail: Any, path: str = "") -> Iterator[str]:
+    """Flatten DRF's nested error detail into readable sentences, each led by its field."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "" if key == api_settings.NON_FIELD_ERRORS_KEY else str(key)
+            yield from _error_messages(value, ".".join(part for part in (path, name) if part))
+    elif isinstance(detail, list):
+        for item in detail:
+            yield from _error_messages(item, path)
+    else:
+        yield f"{path}: {detail}" if path else str(detail)
 
 
 class DomainErrorMiddleware:

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from inbox.api import ConversationDetailView, ConversationListView
+
+urlpatterns = [
+    path("conversations/", ConversationListView.as_view(), name="api-conversation-list"),
+    path(
+        "conversations/<int:pk>/", ConversationDetailView.as_view(), name="api-conversation-detail"
+    ),
+]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from inbox.models import Conversation, Customer, CustomerIdentity, Message, Tag
+from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message, Note, Tag
 from integrations.models import Channel, Platform
 from integrations.platforms.base import InboundMessage, Sender
 
@@ -103,3 +103,23 @@ def inbound_event(**overrides) -> InboundMessage:
     }
     fields.update(overrides)
     return InboundMessage(**fields)
+
+
+def attachment(**overrides) -> Attachment:
+    fields = {
+        "type": Attachment.Type.IMAGE,
+        "url": f"https://cdn.example.com/{next(_seq)}.jpg",
+        "name": "",
+    }
+    fields.update(overrides)
+    if "message" not in fields:
+        fields["message"] = message()
+    return Attachment.objects.create(**fields)
+
+
+def note(**overrides) -> Note:
+    fields = {"body": f"Note {next(_seq)}"}
+    fields.update(overrides)
+    if "conversation" not in fields:
+        fields["conversation"] = conversation()
+    return Note.objects.create(**fields)
