@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from integrations.selectors import signing_channels_forget
 from tests import factories
 
 
@@ -15,6 +16,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "requires_redis" in item.keywords and not on_redis:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_cache():
+    """Flushing the database between tests sends no signals: start each test without the
+    previous test's channels."""
+    signing_channels_forget()
 
 
 @pytest.fixture(autouse=True)

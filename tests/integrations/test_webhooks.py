@@ -252,3 +252,20 @@ def test_unknown_event_type_is_stored_and_ignored(client, meta_page):
     response = signed_post(client, Platform.FACEBOOK, json.dumps(payload).encode())
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.IGNORED
+
+
+def test_deactivating_a_channel_applies_to_the_next_delivery(client, meta_page):
+    body = json.dumps(load_example("meta", "messenger_text")).encode()
+    assert signed_post(client, Platform.FACEBOOK, body).status_code == 200
+    meta_page.is_active = False
+    meta_page.save()
+    assert signed_post(client, Platform.FACEBOOK, body).status_code == 404
+
+
+def test_a_rotated_secret_applies_to_the_next_delivery(client, meta_page):
+    body = json.dumps(load_example("meta", "messenger_text")).encode()
+    assert signed_post(client, Platform.FACEBOOK, body).status_code == 200
+    meta_page.app_secret = "rotated-secret"
+    meta_page.save()
+    assert signed_post(client, Platform.FACEBOOK, body).status_code == 401
+    assert signed_post(client, Platform.FACEBOOK, body, secret="rotated-secret").status_code == 200
