@@ -156,8 +156,9 @@ class Message(models.Model):
     )
     content = models.TextField(blank=True)
     content_type = models.CharField(max_length=10, choices=ContentType.choices, default=ContentType.TEXT)
-    # Null until the platform has given the message an id (an outbound reply before sending).
-    platform_message_id = models.CharField(max_length=255, null=True, blank=True)
+    # Null until the platform has given the message an id (an outbound reply before sending):
+    # NULLs are distinct in the unique constraint, "" would not be.
+    platform_message_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     reply_to_platform_id = models.CharField(max_length=255, blank=True)
     delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENT)
     failure_reason = models.CharField(max_length=500, blank=True)

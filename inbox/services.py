@@ -13,7 +13,6 @@ from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
 from integrations.models import Channel
 from integrations.platforms.base import (
-    Ignored,
     InboundMessage,
     MessageDeleted,
     MessageEdited,

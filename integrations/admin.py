@@ -2,9 +2,13 @@ from django import forms
 from django.contrib import admin
 
 from helpdesk.fields import mask_secret
+from integrations.channels import (
+    SECRET_FIELDS,
+    InvalidChannel,
+    channel_account_validate,
+    channel_secrets_validate,
+)
 from integrations.models import Channel, WebhookEvent
-
-SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
 
 class ChannelForm(forms.ModelForm):
@@ -16,7 +20,10 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        exclude = ["poll_state"]
+        fields = [
+            "platform", "name", "account_id", "mode", "is_active", *SECRET_FIELDS, "api_base_url",
+            "needs_attention",
+        ]
         widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
 
     def __init__(self, *args, **kwargs):
@@ -33,6 +40,17 @@ class ChannelForm(forms.ModelForm):
             for name in SECRET_FIELDS:
                 if not cleaned.get(name):
                     cleaned[name] = getattr(self.instance, name)
+        platform = cleaned.get("platform")
+        if platform:
+            # The same rules as `manage.py add_channel`, shown as a form error.
+            try:
+                channel_account_validate(platform=platform, account_id=cleaned.get("account_id", ""))
+                channel_secrets_validate(
+                    platform=platform, app_secret=cleaned.get("app_secret", ""),
+                    access_token=cleaned.get("access_token", ""),
+                )
+            except InvalidChannel as exc:
+                raise forms.ValidationError(exc.message) from exc
         return cleaned
 
 

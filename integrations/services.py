@@ -12,10 +12,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from inbox.services import event_ingest
+from integrations.dispatch import enqueue_processing, processing_dispatch
 from integrations.models import Channel, WebhookEvent
 from integrations.platforms import adapter_for
 from integrations.platforms.base import BadSignature, MalformedPayload, UnknownChannel
-from integrations.dispatch import enqueue_processing, processing_dispatch
 from integrations.selectors import APP_LEVEL_PLATFORMS, signing_channels
 
 logger = logging.getLogger(__name__)

@@ -181,7 +181,7 @@ def test_receipts_move_status_forward_never_back(channel):
 def test_watermark_receipt_marks_replies_up_to_it_in_the_customers_thread(channel):
     inbound = message_ingest(channel=channel, event=factories.inbound_event())
     early = _sent_reply(inbound.conversation, platform_message_id="out-1")
-    late = factories.message(conversation=inbound.conversation, direction="out", sender_type="agent",
+    factories.message(conversation=inbound.conversation, direction="out", sender_type="agent",
                              platform_message_id="out-2", created_at=early.created_at + timedelta(hours=1))
     other_customer = message_ingest(channel=channel, event=factories.inbound_event(sender=Sender(external_id="z")))
     _sent_reply(other_customer.conversation, platform_message_id="out-3")
