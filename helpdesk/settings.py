@@ -136,7 +136,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"  # never used for publishing: tasks run eagerly
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -186,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social customer-service inbox: conversations and messages from six platforms.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two apps have a `status` field; name the conversation's enum so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": "inbox.models.Conversation.Status"},
 }
 
 # --- Static, i18n, auth, security ---------------------------------------------------------
@@ -217,5 +219,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per task is useful from a worker, noise when tasks run inside the web process.
+        "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+    },
 }
