@@ -156,7 +156,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.bluesky_channels_poll",
         "schedule": timedelta(seconds=20),
     },
+    "scan-sla-clocks": {
+        "task": "sla.clocks_scan",
+        "schedule": timedelta(seconds=30),
+        # A scan still queued when the next one is due is dropped: the next one does its work.
+        "options": {"expires": 30},
+    },
 }
+
+# Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
+SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
+# Dotted path of `hook(*, conversation_id: int, team_id: int) -> None` that hands a conversation
+# to a routing team when an SLA escalation asks for it; empty: that action is skipped (sla/teams.py).
+SLA_TEAM_REASSIGN_HOOK = env("SLA_TEAM_REASSIGN_HOOK", "")
 
 # --- Product behaviour --------------------------------------------------------------------
 # Serve fake platform endpoints under /sandbox/ (the Bluesky PDS that sandbox channels poll).

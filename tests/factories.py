@@ -123,3 +123,65 @@ def note(**overrides) -> Note:
     if "conversation" not in fields:
         fields["conversation"] = conversation()
     return Note.objects.create(**fields)
+
+def business_calendar(**overrides):
+    """A calendar in Europe/Rome; `schedule` maps weekdays (Monday is 0) to (start, end) times,
+    by default Monday to Friday 09:00–17:00."""
+    from datetime import time
+
+    from sla.models import BusinessCalendar, WorkingInterval
+
+    schedule = overrides.pop("schedule", {weekday: [(time(9), time(17))] for weekday in range(5)})
+    fields = {"name": f"Calendar {next(_seq)}", "time_zone": "Europe/Rome"}
+    fields.update(overrides)
+    created = BusinessCalendar.objects.create(**fields)
+    WorkingInterval.objects.bulk_create(
+        WorkingInterval(calendar=created, weekday=weekday, start=start, end=end)
+        for weekday, intervals in schedule.items()
+        for start, end in intervals
+    )
+    return created
+
+
+def holiday(**overrides):
+    from datetime import date
+
+    from sla.models import Holiday
+
+    fields = {"date": date(2026, 12, 25), "name": "Christmas"}
+    fields.update(overrides)
+    if "calendar" not in fields:
+        fields["calendar"] = business_calendar()
+    return Holiday.objects.create(**fields)
+
+
+def sla_policy(**overrides):
+    """An active wall-clock policy; `targets` maps priorities to (first response, next
+    response, resolution) minutes, by default (60, 30, 480) for every priority."""
+    from sla.models import Policy, PolicyTarget
+
+    targets = overrides.pop("targets", {priority: (60, 30, 480) for priority in Conversation.Priority.values})
+    fields = {"name": f"Policy {next(_seq)}", "business_hours": False}
+    fields.update(overrides)
+    created = Policy.objects.create(**fields)
+    PolicyTarget.objects.bulk_create(
+        PolicyTarget(
+            policy=created,
+            priority=priority,
+            first_response_minutes=first,
+            next_response_minutes=following,
+            resolution_minutes=resolution,
+        )
+        for priority, (first, following, resolution) in targets.items()
+    )
+    return created
+
+
+def escalation_action(**overrides):
+    from sla.models import EscalationAction
+
+    fields = {"action": EscalationAction.Action.NOTIFY_TEAM_LEAD, "team_id": 1}
+    fields.update(overrides)
+    if "policy" not in fields:
+        fields["policy"] = sla_policy()
+    return EscalationAction.objects.create(**fields)

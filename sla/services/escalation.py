@@ -1,0 +1,88 @@
+"""Escalation: what a breached policy does to the conversation, once per breach."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inbox.broadcast import broadcast_on_commit
+from inbox.models import Conversation
+from sla import tasks
+from sla.models import ClockEvent, EscalationAction
+from sla.services.clocks import sla_on_priority_change
+
+_PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Conversation.Priority.values)}
+
+Result = dict[str, str]
+
+
+def _raise_priority(conversation: Conversation, *, priority: str, now: datetime) -> Result:
+    if _PRIORITY_RANK[conversation.priority] >= _PRIORITY_RANK[priority]:
+        return {"result": "unchanged"}  # escalation only ever raises
+    # TODO(issue 7): call inbox.triage.conversation_priority_set once the console lands it.
+    Conversation.objects.filter(pk=conversation.pk).update(priority=priority, updated_at=now)
+    conversation.priority = priority
+    sla_on_priority_change(conversation_id=conversation.pk, now=now)
+    return {"result": "done"}
+
+
+def _reassign_team(conversation: Conversation, *, team_id: int) -> Result:
+    if not settings.SLA_TEAM_REASSIGN_HOOK:
+        return {
+            "result": "skipped",
+            "reason": "SLA_TEAM_REASSIGN_HOOK is not set (routing: issue 5)",
+        }
+    tasks.sla_team_reassign_task.delay_on_commit(conversation_id=conversation.pk, team_id=team_id)
+    return {"result": "requested"}
+
+
+def _run(action: EscalationAction, conversation: Conversation, now: datetime) -> Result:
+    match action.action:
+        case EscalationAction.Action.RAISE_PRIORITY:
+            return _raise_priority(conversation, priority=action.priority, now=now)
+        case EscalationAction.Action.ADD_TAG:
+            conversation.tags.add(action.tag_id)
+        case EscalationAction.Action.REASSIGN_TEAM:
+            return _reassign_team(conversation, team_id=action.team_id)
+        case EscalationAction.Action.NOTIFY_TEAM_LEAD:
+            broadcast_on_commit(
+                event_type="sla.escalated",
+                channel_id=conversation.channel_id,
+                conversation_id=conversation.pk,
+                team_id=action.team_id,
+            )
+    return {"result": "done"}
+
+
+# Actions that change the conversation the console shows.
+_CHANGING = {EscalationAction.Action.RAISE_PRIORITY, EscalationAction.Action.ADD_TAG}
+
+
+@transaction.atomic
+def sla_breach_escalate(*, event_id: int, now: datetime | None = None) -> list[Result]:
+    """Run the escalation actions of the breached policy that apply to the breached target,
+    once per breach, and keep each action's result on the event."""
+    now = now or timezone.now()
+    event = ClockEvent.objects.filter(pk=event_id, kind=ClockEvent.Kind.BREACHED).first()
+    if event is None:
+        return []
+    # The conversation first, as every SLA writer locks it before its clocks.
+    conversation = Conversation.objects.select_for_update(no_key=True).get(pk=event.conversation_id)
+    # The conditional update is the claim: a task delivered twice escalates once.
+    claimed = ClockEvent.objects.filter(pk=event_id, escalated_at__isnull=True)
+    if not claimed.update(escalated_at=now):
+        return []
+    actions = EscalationAction.objects.filter(
+        Q(on_target="") | Q(on_target=event.target), policy_id=event.policy_id
+    )
+    results = [{"action": action.action, **_run(action, conversation, now)} for action in actions]
+    ClockEvent.objects.filter(pk=event_id).update(escalations=results)
+    if any(result["action"] in _CHANGING and result["result"] == "done" for result in results):
+        broadcast_on_commit(
+            event_type="conversation.changed",
+            channel_id=conversation.channel_id,
+            conversation_id=conversation.pk,
+        )
+    return results
