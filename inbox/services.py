@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
+from sla.services.clocks import sla_on_agent_reply, sla_on_customer_message
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
@@ -195,6 +196,7 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
         # A concurrent worker stored this platform message first; that row is the message.
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
     _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=True)
+    sla_on_customer_message(conversation_id=conversation.pk, at=event.timestamp, now=now)
     broadcast_on_commit(
         event_type="message.created", channel_id=channel.pk, conversation_id=conversation.pk, message_id=message.pk
     )
@@ -229,6 +231,8 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
     if message is None:
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
     _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=False)
+    # Answered from the platform's own app: still the team's response to the customer.
+    sla_on_agent_reply(message_id=message.pk, sent_at=event.timestamp, now=now)
     broadcast_on_commit(
         event_type="message.created", channel_id=channel.pk, conversation_id=conversation.pk, message_id=message.pk
     )
