@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("inbox.api_urls")),
+    path("", include("routing.api_urls")),
 ]

@@ -156,6 +156,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.bluesky_channels_poll",
         "schedule": timedelta(seconds=20),
     },
+    # Hands back offline agents' conversations and drains every team queue.
+    "sweep-routing-queues": {
+        "task": "routing.queues_sweep",
+        "schedule": timedelta(seconds=15),
+    },
     "scan-sla-clocks": {
         "task": "sla.clocks_scan",
         "schedule": timedelta(seconds=30),
@@ -163,12 +168,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
 }
-
 # Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
 SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
 # Dotted path of `hook(*, conversation_id: int, team_id: int) -> None` that hands a conversation
 # to a routing team when an SLA escalation asks for it; empty: that action is skipped (sla/teams.py).
 SLA_TEAM_REASSIGN_HOOK = env("SLA_TEAM_REASSIGN_HOOK", "")
+# An agent whose console sent no heartbeat for this long is offline.
+ROUTING_PRESENCE_TIMEOUT = timedelta(seconds=int(env("ROUTING_PRESENCE_TIMEOUT_SECONDS", "90")))
 
 # --- Product behaviour --------------------------------------------------------------------
 # Serve fake platform endpoints under /sandbox/ (the Bluesky PDS that sandbox channels poll).
@@ -236,4 +242,46 @@ LOGGING = {
         # One line per task is useful from a worker, noise when tasks run inside the web process.
         "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
     },
+}
+
+# --- Replies out and platform API clients (integrations/http.py, ratelimit.py, sync.py) -----
+# Per-account call budgets, shared by every worker through the cache: platform -> (calls,
+# window seconds). Facebook and Instagram: 200 calls per hour per user; X: 200 DM sends per
+# 15 minutes per user; LinkedIn: daily member quotas; Bluesky: 3000 per 5 minutes
+# (RateLimit-Policy); Telegram: about 30 messages per second per bot.
+PLATFORM_RATE_BUDGETS = {
+    "facebook": (200, 3600),
+    "instagram": (200, 3600),
+    "x": (200, 900),
+    "linkedin": (500, 86400),
+    "bluesky": (3000, 300),
+    "telegram": (30, 1),
+}
+# Multiplies every budget window (and the sandbox platform's limit window): the outbound
+# benchmark compresses an hour into seconds with it.
+PLATFORM_RATE_WINDOW_SCALE = float(env("PLATFORM_RATE_WINDOW_SCALE", "1"))
+PLATFORM_BUDGET_CACHE = "default"
+PLATFORM_BUDGET_KEY_PREFIX = env("PLATFORM_BUDGET_KEY_PREFIX", "platform-budget")
+PLATFORM_HTTP_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+PLATFORM_HTTP_MAX_ATTEMPTS = int(env("PLATFORM_HTTP_MAX_ATTEMPTS", "4"))
+# A longer wait is not slept in the worker: the task retries with that countdown instead.
+PLATFORM_HTTP_MAX_INLINE_WAIT = float(env("PLATFORM_HTTP_MAX_INLINE_WAIT_SECONDS", "10"))
+PLATFORM_HTTP_BACKOFF_BASE = 1.0
+PLATFORM_HTTP_BACKOFF_MAX = 30.0
+PLATFORM_HTTP_RESET_JITTER = 0.5  # seconds added at random to a wait the platform named
+# A pending reply no task started on after this long (the broker was down) is enqueued again.
+REPLY_SWEEP_AFTER = timedelta(seconds=int(env("REPLY_SWEEP_AFTER_SECONDS", "60")))
+# Multi-account sync: each account's listing must answer within this many seconds.
+SYNC_ACCOUNT_TIMEOUT_SECONDS = float(env("SYNC_ACCOUNT_TIMEOUT_SECONDS", "10"))
+# The sandbox platform's own per-account limit (calls per window, scaled as above), its
+# receipts' delays after a reply is accepted, and the 429 it answers over that limit.
+SANDBOX_RATE_LIMITS = PLATFORM_RATE_BUDGETS
+SANDBOX_RECEIPT_DELAYS = (1.0, 3.0)  # seconds to the delivery receipt, then to the read receipt
+CELERY_BEAT_SCHEDULE["sweep-pending-replies"] = {
+    "task": "inbox.replies_sweep",
+    "schedule": timedelta(seconds=60),
+}
+CELERY_BEAT_SCHEDULE["sync-channels"] = {
+    "task": "integrations.channels_sync",
+    "schedule": timedelta(minutes=15),
 }

@@ -1,16 +1,36 @@
-"""Read API for conversations. Visibility, filtering and the related rows each page needs come
-from `inbox.selectors` and `inbox.filters`; these views only wire them to DRF."""
+"""Conversations API: reads, and agents' replies. Visibility, filtering and the related rows
+each page needs come from `inbox.selectors` and `inbox.filters`, replies from
+`inbox.replies`; these views only wire them to DRF."""
 
+import uuid
+
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from inbox.filters import UNASSIGNED, ConversationFilter
-from inbox.selectors import CONVERSATION_ACTIVITY_ORDER, conversation_detail, conversation_list
-from inbox.serializers import ConversationDetailSerializer, ConversationSerializer
+from inbox.replies import reply_queue
+from inbox.selectors import (
+    CONVERSATION_ACTIVITY_ORDER,
+    conversation_detail,
+    conversation_list,
+    conversations_visible_to,
+)
+from inbox.serializers import (
+    ChannelSyncSerializer,
+    ConversationDetailSerializer,
+    ConversationSerializer,
+    ReplyCreateSerializer,
+    ReplySerializer,
+)
+from integrations.outbound import OutboundAttachment
+from integrations.sync import last_syncs, sync_channels
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
@@ -85,3 +105,58 @@ class ConversationDetailView(RetrieveAPIView):
 
     def get_queryset(self):
         return conversation_detail(user=self.request.user)
+
+
+@extend_schema(
+    summary="Reply in a conversation",
+    description="Queue an agent's reply: it is stored as a pending outbound message and sent "
+    "through the channel's platform in the background; its `delivery_status` then moves to "
+    "sent, delivered and read, or to failed with a `failure_reason`. A reply the platform "
+    "would refuse (too long, outside the messaging window, inactive channel) answers 400 and "
+    "stores nothing. Send a `client_token` to make retries of this request safe.",
+    request=ReplyCreateSerializer,
+    responses={201: ReplySerializer, 200: ReplySerializer},
+)
+class ConversationReplyView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = get_object_or_404(
+            conversations_visible_to(user=request.user).select_related("channel"), pk=pk
+        )
+        serializer = ReplyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        reply_to = None
+        if data["reply_to"] is not None:
+            reply_to = conversation.messages.filter(pk=data["reply_to"]).first()
+            if reply_to is None:
+                raise ValidationError(
+                    {"reply_to": ["No message with this id in the conversation."]}
+                )
+        message, created = reply_queue(
+            conversation=conversation,
+            author=request.user,
+            text=data["text"],
+            client_token=data["client_token"] or uuid.uuid4(),
+            attachments=[
+                OutboundAttachment(type=a["type"], url=a["url"]) for a in data["attachments"]
+            ],
+            reply_to=reply_to,
+            private=data["private"],
+        )
+        return Response(ReplySerializer(message).data, status=201 if created else 200)
+
+
+@extend_schema(
+    summary="Last sync per channel",
+    description="For each active channel (of `team`, if given): when its conversations were last "
+    "listed from the platform, how many, or why that failed (error code, retry-after).",
+    parameters=[OpenApiParameter("team", OpenApiTypes.INT, description="Team id.")],
+    responses={200: ChannelSyncSerializer(many=True)},
+)
+class SyncStatusView(APIView):
+    def get(self, request: Request) -> Response:
+        team = request.query_params.get("team")
+        if team is not None and not team.isdigit():
+            raise ValidationError({"team": ["Enter a team id."]})
+        channels = sync_channels(team_id=int(team) if team else None)
+        return Response(ChannelSyncSerializer(last_syncs(channels=channels), many=True).data)

@@ -88,6 +88,9 @@ class Conversation(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
     )
+    team = models.ForeignKey(
+        "routing.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
     language = models.CharField(max_length=16, blank=True)
     sentiment = models.CharField(max_length=16, blank=True)
@@ -146,6 +149,13 @@ class Message(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
+    class ReplyKind(models.TextChoices):
+        # How an agent's reply reaches the customer: in the conversation's own thread (a DM
+        # in a DM conversation, a comment or reply post in a public one), or privately, as a
+        # DM that answers a public comment (Meta's private replies).
+        THREAD = "thread", "In the thread"
+        PRIVATE = "private", "Private reply"
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     # Denormalised from the conversation so the database can hold the idempotency key.
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
@@ -166,6 +176,15 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Outbound replies only. The idempotency key of the request that created the reply: a
+    # repeated request returns the same message instead of sending twice.
+    client_token = models.UUIDField(null=True, blank=True, unique=True)
+    reply_kind = models.CharField(max_length=8, choices=ReplyKind.choices, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    # Platform ids of the parts already accepted, when a reply goes out as several platform
+    # messages (a long Telegram text, a Messenger text and its images): a retried send
+    # resumes after them instead of repeating them.
+    part_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

@@ -6,10 +6,11 @@ here, in a fixed number of queries whatever the number of rows.
 """
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 
 from inbox.models import Attachment, Conversation, CustomerIdentity, Message, Note
+from routing.models import Team
 
 # Newest activity first; matches the `conversation_activity` index, and `-id` makes the
 # order total, which cursor pagination needs to neither repeat nor skip a row.
@@ -19,19 +20,28 @@ MESSAGE_PREVIEW_LENGTH = 200
 CHANNEL_SECRETS = ("channel__app_secret", "channel__verify_token", "channel__access_token")
 
 
+def team_scope(*, user: AbstractUser) -> Q:
+    """The conversations of the user's teams: on a channel one of their teams serves, or
+    handed to one of their teams (a transfer can move a conversation to a team that does not
+    serve its channel)."""
+    teams = Team.objects.filter(members=user.pk)
+    return Q(team__in=teams.values("pk")) | Q(channel__in=teams.values("channels"))
+
+
 def conversations_visible_to(*, user: AbstractUser | AnonymousUser) -> QuerySet[Conversation]:
     """Return the conversations the user may see: all of them for staff (managers, service
-    accounts), otherwise those assigned to the user.
+    accounts); for everyone else their teams' conversations (see `team_scope`) and those
+    assigned to them.
 
-    Every conversation read goes through here, so this is the one place to extend when teams
-    give agents access to their team's inboxes.
+    Every conversation read goes through here: the API, the console's pages, its htmx
+    fragments and its websocket subscriptions.
     """
     conversations = Conversation.objects.all()
     if not user.is_authenticated:
         return conversations.none()
     if user.is_staff:
         return conversations
-    return conversations.filter(assignee=user)
+    return conversations.filter(Q(assignee=user) | team_scope(user=user))
 
 
 def conversation_list(*, user: AbstractUser | AnonymousUser) -> QuerySet[Conversation]:

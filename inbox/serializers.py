@@ -128,3 +128,51 @@ class ConversationDetailSerializer(ConversationSerializer):
 
     class Meta(ConversationSerializer.Meta):
         fields = [*ConversationSerializer.Meta.fields, "messages", "notes"]
+
+
+class ReplyAttachmentSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="An http(s) URL the platform fetches the file from.")
+    type = serializers.ChoiceField(choices=Attachment.Type.choices, default=Attachment.Type.IMAGE)
+
+
+class ReplyCreateSerializer(serializers.Serializer):
+    """An agent's reply: text and/or attachments, optionally answering one customer message
+    (a comment), or privately (a DM answering a public comment)."""
+
+    text = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    attachments = ReplyAttachmentSerializer(many=True, required=False, default=list)
+    reply_to = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of the customer message answered; default: the newest one in a public thread.",
+    )
+    private = serializers.BooleanField(
+        default=False, help_text="Answer a public comment with a private message."
+    )
+    client_token = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Idempotency key: the same token again returns the first reply instead of sending twice.",
+    )
+
+
+class ReplySerializer(MessageSerializer):
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "client_token", "reply_kind", "send_attempts"]
+
+
+class ChannelSyncSerializer(serializers.Serializer):
+    channel_id = serializers.IntegerField()
+    platform = serializers.CharField()
+    name = serializers.CharField()
+    needs_attention = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["never", "ok", "failed", "unsupported"])
+    synced_at = serializers.DateTimeField(required=False)
+    conversations = serializers.IntegerField(required=False)
+    error_code = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    retry_after = serializers.FloatField(required=False, allow_null=True)

@@ -2,6 +2,7 @@
 conversations and messages, idempotently: the database's unique constraints settle races."""
 
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,7 +12,6 @@ from django.utils import timezone
 
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
-from sla.services.clocks import sla_on_agent_reply, sla_on_customer_message
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
@@ -22,6 +22,8 @@ from integrations.platforms.base import (
     Sender,
     StatusReceipt,
 )
+from routing.tasks import conversation_route_task
+from sla.services.clocks import sla_on_agent_reply, sla_on_customer_message
 
 # Receipts only move a message forward along this order, never back.
 DELIVERY_ORDER = [
@@ -102,14 +104,15 @@ def customer_identity_upsert(*, platform: str, sender: Sender) -> CustomerIdenti
 def _thread_conversation(
     *, channel: Channel, customer: Customer, thread_key: str, source: str, at: datetime, now: datetime,
     defaults: dict, reopen: bool,
-) -> Conversation:
+) -> tuple[Conversation, bool]:
     """Return the thread's active conversation: the open or pending one, else the resolved one
-    reopened (when `reopen` and within the window), else a new one linked to the last."""
+    reopened (when `reopen` and within the window), else a new one linked to the last; and
+    whether it (re)started just now."""
     thread = Conversation.objects.filter(channel=channel, customer=customer, thread_key=thread_key)
     for _ in range(THREAD_RACE_RETRIES):
         active = thread.filter(status__in=Conversation.ACTIVE_STATUSES).first()
         if active is not None:
-            return active
+            return active, False
         latest = thread.order_by("-created_at", "-id").first()
         try:
             with transaction.atomic():
@@ -125,15 +128,16 @@ def _thread_conversation(
                     )
                     if reopened:
                         latest.refresh_from_db()
-                        return latest
+                        return latest, True
                     continue  # someone else reopened or closed it meanwhile: look again
-                return Conversation.objects.create(
+                created = Conversation.objects.create(
                     channel=channel, customer=customer, thread_key=thread_key, source=source, previous=latest,
                     created_at=at, updated_at=now, last_message_at=at, **defaults,
                 )
+                return created, True
         except IntegrityError:
             continue  # a concurrent worker opened this thread's conversation first: use it
-    return thread.get(status__in=Conversation.ACTIVE_STATUSES)
+    return thread.get(status__in=Conversation.ACTIVE_STATUSES), False
 
 
 def _conversation_touch(*, conversation: Conversation, at: datetime, now: datetime, customer_wrote: bool) -> None:
@@ -176,7 +180,7 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
     if existing is not None:
         return existing  # redelivery
     customer = customer_identity_upsert(platform=channel.platform, sender=event.sender).customer
-    conversation = _thread_conversation(
+    conversation, started = _thread_conversation(
         channel=channel, customer=customer, thread_key=_clip(Conversation, "thread_key", event.thread_key),
         source=event.source, at=event.timestamp, now=now, reopen=True,
         defaults={
@@ -197,6 +201,10 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
     _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=True)
     sla_on_customer_message(conversation_id=conversation.pk, at=event.timestamp, now=now)
+    if started:
+        # A new or reopened conversation needs an agent. Routing takes row locks of its own,
+        # so it runs as its own task after this commits; a failed enqueue must not undo ingest.
+        transaction.on_commit(partial(conversation_route_task.delay, conversation_id=conversation.pk), robust=True)
     broadcast_on_commit(
         event_type="message.created", channel_id=channel.pk, conversation_id=conversation.pk, message_id=message.pk
     )
@@ -217,7 +225,7 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
     if not event.recipient.external_id:
         return None  # no customer to file it under
     customer = customer_identity_upsert(platform=channel.platform, sender=event.recipient).customer
-    conversation = _thread_conversation(
+    conversation, _ = _thread_conversation(
         channel=channel, customer=customer, thread_key=_clip(Conversation, "thread_key", event.thread_key),
         source=event.source, at=event.timestamp, now=now, reopen=False,
         defaults={"external_thread_id": _clip(Conversation, "external_thread_id", event.external_thread_id)},
@@ -243,7 +251,12 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
 def receipt_apply(*, channel: Channel, event: StatusReceipt) -> int:
     """Move our sent messages forward to delivered or read; return how many moved."""
     earlier = DELIVERY_ORDER[: DELIVERY_ORDER.index(event.status)]
-    messages = Message.objects.filter(channel=channel, direction=Message.Direction.OUTBOUND, delivery_status__in=earlier)
+    # A reply the platform has not accepted yet (no id) was neither delivered nor read,
+    # whatever a watermark says: moving it on would stop it from ever being sent.
+    messages = Message.objects.filter(
+        channel=channel, direction=Message.Direction.OUTBOUND, delivery_status__in=earlier,
+        platform_message_id__isnull=False,
+    )
     if event.platform_message_ids:
         messages = messages.filter(platform_message_id__in=event.platform_message_ids)
     elif event.watermark is not None and event.customer_external_id:

@@ -1,6 +1,12 @@
-from celery import shared_task
+from datetime import timedelta
 
-from integrations import polling, services
+from celery import shared_task
+from django.utils import timezone
+
+from integrations import polling, services, sync
+
+# How far back the periodic sync looks for conversations.
+SYNC_LOOKBACK = timedelta(days=1)
 
 
 @shared_task(name="integrations.webhook_events_process", acks_late=True)
@@ -24,3 +30,9 @@ def bluesky_channels_poll_task() -> None:
 @shared_task(name="integrations.bluesky_channel_poll", ignore_result=True)
 def bluesky_channel_poll_task(*, channel_id: int) -> None:
     polling.bluesky_channel_poll(channel_id=channel_id)
+
+
+@shared_task(name="integrations.channels_sync")
+def channels_sync_task() -> None:
+    """List every active account's recent conversations, recording each channel's last sync."""
+    sync.conversations_overview(channels=sync.sync_channels(), since=timezone.now() - SYNC_LOOKBACK)

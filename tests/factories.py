@@ -124,6 +124,61 @@ def note(**overrides) -> Note:
         fields["conversation"] = conversation()
     return Note.objects.create(**fields)
 
+
+def skill(**overrides):
+    from routing.models import Skill
+
+    fields = {"name": f"skill-{next(_seq)}"}
+    fields.update(overrides)
+    return Skill.objects.create(**fields)
+
+
+def agent(**overrides):
+    """An online agent (fresh heartbeat) with room for five conversations. `skills` maps a
+    Skill to its level."""
+    from routing.models import Agent, AgentSkill
+    from routing.presence import Presence
+
+    skills = overrides.pop("skills", {})
+    fields = {"capacity": 5, "presence": Presence.ONLINE, "last_heartbeat_at": timezone.now()}
+    fields.update(overrides)
+    if "user" not in fields:
+        fields["user"] = user()
+    profile = Agent.objects.create(**fields)
+    AgentSkill.objects.bulk_create(
+        AgentSkill(agent=profile, skill=skill_row, level=level) for skill_row, level in skills.items()
+    )
+    return profile
+
+
+def team(**overrides):
+    """A round-robin team; `channels` and `members` are lists."""
+    from routing.models import Team
+
+    channels = overrides.pop("channels", [])
+    members = overrides.pop("members", [])
+    fields = {"name": f"Team {next(_seq)}"}
+    fields.update(overrides)
+    created = Team.objects.create(**fields)
+    created.channels.set(channels)
+    created.members.set(members)
+    return created
+
+
+def rule(**overrides):
+    """An active routing rule; `customer_tags` and `add_tags` are lists."""
+    from routing.models import Rule
+
+    customer_tags = overrides.pop("customer_tags", [])
+    add_tags = overrides.pop("add_tags", [])
+    fields = {"name": f"Rule {next(_seq)}"}
+    fields.update(overrides)
+    created = Rule.objects.create(**fields)
+    created.customer_tags.set(customer_tags)
+    created.add_tags.set(add_tags)
+    return created
+
+
 def business_calendar(**overrides):
     """A calendar in Europe/Rome; `schedule` maps weekdays (Monday is 0) to (start, end) times,
     by default Monday to Friday 09:00–17:00."""

@@ -7,10 +7,23 @@ notification objects under `elements`. Each names its organization in `organizat
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
+from urllib.parse import quote
 
 from django.http import HttpResponse, JsonResponse
 
+from integrations.http import Dialect, ErrorReading, PlatformClient, kind_for_status
+from integrations.outbound import (
+    Account,
+    MessagePage,
+    OutboundReply,
+    Part,
+    RemoteConversation,
+    refuse_attachments,
+    refuse_private,
+    text_limit_check,
+)
 from integrations.platforms import parsing, signing
 from integrations.platforms.base import (
     Attachment,
@@ -217,3 +230,115 @@ def _notified_comment_urn(notification: dict) -> str:
 
 def _post_url(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+# Replies (comments as the organization) and history, over the Community Management API.
+
+COMMENT_TEXT_LIMIT = 1250
+API_VERSION = "202405"
+PAGE_SIZE = 50
+NOTIFIED_ACTIONS = "List(COMMENT,SHARE_MENTION)"
+
+
+def _read_error(status: int, body: dict, headers: Mapping[str, str]) -> ErrorReading:
+    code = str(body.get("serviceErrorCode") or body.get("code") or status)
+    return ErrorReading(
+        kind=kind_for_status(status), code=code, message=str(body.get("message", ""))
+    )
+
+
+DIALECT = Dialect(label="LinkedIn API", read_error=_read_error)
+
+
+def _headers(account: Account) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {account.credential}",
+        "LinkedIn-Version": API_VERSION,
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+
+
+def _urn_path(urn: str) -> str:
+    # URNs in a path or a query must be URL-encoded, colons and parentheses included.
+    return quote(urn, safe="")
+
+
+def reply_check(reply: OutboundReply, *, now: datetime) -> None:
+    refuse_private(reply, platform="LinkedIn")
+    # Images are attached by the URN of an upload, not by URL.
+    refuse_attachments(reply, where="A LinkedIn comment")
+    text_limit_check(reply.text, limit=COMMENT_TEXT_LIMIT, what="A LinkedIn comment")
+
+
+def reply_parts(reply: OutboundReply) -> list[Part]:
+    return [Part(text=reply.text)]
+
+
+def part_send(
+    *, client: PlatformClient, account: Account, reply: OutboundReply, part: Part, now: datetime
+) -> str:
+    """Comment as the organization: under the customer's comment, or on the post that
+    mentioned it; return the new comment's URN."""
+    if reply.source == "mention":
+        post, parent = reply.thread_id, ""
+    else:
+        post = reply.post_id
+        # Threads have two levels: a reply to a reply goes under the top-level comment.
+        parent = reply.reply_to_parent_id or reply.reply_to_id or reply.thread_id
+    body = {"actor": account.account_id, "object": post, "message": {"text": part.text}}
+    if parent:
+        body["parentComment"] = parent
+    url = f"{account.base_url}/rest/socialActions/{_urn_path(parent or post)}/comments"
+    response = client.call("POST", url, json=body, headers=_headers(account))
+    created = response.body.get("commentUrn") or response.headers.get("x-restli-id", "")
+    return comment_urn(str(created))
+
+
+def fetch_conversations(
+    *, client: PlatformClient, account: Account, since: datetime
+) -> list[RemoteConversation]:
+    """List the posts with comments or mentions since `since` (one conversation per post)."""
+    now_ms = int(client.clock() * 1000)
+    time_range = f"(start:{int(since.timestamp() * 1000)},end:{now_ms})"
+    latest: dict[str, RemoteConversation] = {}
+    start = 0
+    while True:
+        # Rest.li lists and records in a query keep their parentheses and commas unencoded.
+        url = (
+            f"{account.base_url}/rest/organizationalEntityNotifications?q=criteria"
+            f"&organizationalEntity={_urn_path(account.account_id)}&actions={NOTIFIED_ACTIONS}"
+            f"&timeRange={time_range}&start={start}&count={PAGE_SIZE}"
+        )
+        page = client.call("GET", url, headers=_headers(account)).body
+        for event in parse(page, account_id=account.account_id):
+            if isinstance(event, InboundMessage):
+                known = latest.get(event.thread_key)
+                if known is None or event.timestamp > known.last_activity_at:
+                    latest[event.thread_key] = RemoteConversation(
+                        channel_id=account.channel_id,
+                        platform=account.platform,
+                        platform_conversation_id=event.thread_key,
+                        last_activity_at=event.timestamp,
+                        participants=(event.sender.external_id,),
+                        snippet=event.text,
+                    )
+        if len(page.get("elements", [])) < PAGE_SIZE:
+            return list(latest.values())
+        start += PAGE_SIZE
+
+
+def fetch_messages(
+    *,
+    client: PlatformClient,
+    account: Account,
+    conversation: RemoteConversation,
+    cursor: str | None,
+) -> MessagePage:
+    """Fetch one page of the comments on a post."""
+    start = int(cursor or 0)
+    post = conversation.platform_conversation_id
+    url = f"{account.base_url}/rest/socialActions/{_urn_path(post)}/comments?start={start}&count={PAGE_SIZE}"
+    page = client.call("GET", url, headers=_headers(account)).body
+    events = parse_polled_comments(page, account_id=account.account_id, post_urn=post)
+    more = len(page.get("elements", [])) == PAGE_SIZE
+    return MessagePage(events=events, cursor=str(start + PAGE_SIZE) if more else None)

@@ -6,12 +6,25 @@ A delivery batches `entry[]` items, one per Page or Instagram account; each carr
 mentions, times in seconds).
 """
 
+import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.http import HttpResponse
 
+from integrations.http import Dialect, ErrorKind, ErrorReading, PlatformClient, kind_for_status
+from integrations.outbound import (
+    Account,
+    MessagePage,
+    OutboundReply,
+    Part,
+    RemoteConversation,
+    ReplyRefused,
+    refuse_attachments,
+    text_and_attachment_parts,
+    text_limit_check,
+)
 from integrations.platforms import parsing, signing
 from integrations.platforms.base import (
     Attachment,
@@ -26,7 +39,7 @@ from integrations.platforms.base import (
     Sender,
     StatusReceipt,
 )
-from integrations.platforms.timeconv import from_unix_ms, from_unix_seconds
+from integrations.platforms.timeconv import from_iso, from_unix_ms, from_unix_seconds
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -337,3 +350,238 @@ def _instagram_mention(value: dict, account: str, sent_at: datetime) -> InboundM
         external_thread_id=mention_id,
         post_id=media_id,
     )
+
+
+# Replies (Send API, comment replies, private replies) and history, over the Graph API.
+
+LABELS = {"facebook": "Facebook", "instagram": "Instagram"}
+# A reply answers the customer's last message within 24 hours (messaging type RESPONSE), or
+# up to 7 days later as a person, with the HUMAN_AGENT tag; later, Meta refuses it.
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+# One private reply per comment, within 7 days of it.
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+DM_TEXT_LIMITS = {"facebook": 2000, "instagram": 1000}
+COMMENT_TEXT_LIMITS = {"facebook": 8000, "instagram": 2200}
+SEND_API_ATTACHMENT_TYPES = {"image": "image", "sticker": "image", "video": "video", "audio": "audio", "file": "file"}
+# Graph error codes: request limits (app, user, Page, API), an expired or invalid token,
+# and missing permissions (10 and the 200 range).
+RATE_LIMIT_CODES = {4, 17, 32, 613}
+TOKEN_CODES = {102, 190}
+TRANSIENT_CODES = {1, 2}
+OBJECT_GONE = (100, 33)
+# Usage headers give percentages of the limit; pause before reaching it.
+USAGE_PAUSE_PERCENT = 95
+USAGE_PAUSE_SECONDS = 60.0
+CONVERSATION_FIELDS = "id,updated_time,participants,snippet"
+MESSAGE_FIELDS = "id,created_time,from,to,message,attachments"
+PAGE_SIZE = 50
+
+
+def _usage_percent(usage: object) -> float:
+    if not isinstance(usage, dict):
+        return 0.0
+    return max((float(usage.get(key) or 0) for key in ("call_count", "total_cputime", "total_time")), default=0.0)
+
+
+def _regain_seconds(headers: Mapping[str, str]) -> float | None:
+    """Return the longest `estimated_time_to_regain_access` (minutes) of the BUC header, in seconds."""
+    try:
+        usage = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
+    except ValueError:
+        return None
+    waits = [
+        float(item.get("estimated_time_to_regain_access") or 0) * 60
+        for items in usage.values() if isinstance(items, list)
+        for item in items if isinstance(item, dict)
+    ]
+    return max(waits, default=0.0) or None
+
+
+def _usage_wait(headers: Mapping[str, str]) -> float | None:
+    """Pause an account whose app or business use-case usage nears 100 %."""
+    percents = []
+    for name in ("X-App-Usage", "X-Business-Use-Case-Usage"):
+        try:
+            usage = json.loads(headers.get(name) or "{}")
+        except ValueError:
+            continue
+        entries = [usage] if name == "X-App-Usage" else [item for items in usage.values() if isinstance(items, list) for item in items]
+        percents.extend(_usage_percent(entry) for entry in entries)
+    regain = _regain_seconds(headers)
+    if regain or max(percents, default=0.0) >= USAGE_PAUSE_PERCENT:
+        return regain or USAGE_PAUSE_SECONDS
+    return None
+
+
+def _read_error(status: int, body: dict, headers: Mapping[str, str]) -> ErrorReading:
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    code, subcode = error.get("code"), error.get("error_subcode")
+    label = f"{code}/{subcode}" if subcode else str(code or status)
+    message = str(error.get("message", ""))
+    if code in RATE_LIMIT_CODES:
+        kind = ErrorKind.RATE_LIMITED
+    elif code in TOKEN_CODES or code == 10 or (isinstance(code, int) and 200 <= code <= 299):
+        kind = ErrorKind.CREDENTIALS
+    elif code in TRANSIENT_CODES or error.get("is_transient"):
+        kind = ErrorKind.UNAVAILABLE
+    elif (code, subcode) == OBJECT_GONE:
+        kind, message = ErrorKind.REFUSED, f"the object no longer exists ({message})"
+    elif code is not None and status < 500:
+        # Graph answers 400 for most errors, 403 included among them for policy refusals.
+        kind = ErrorKind.REFUSED
+    else:
+        kind = kind_for_status(status)
+    retry_after = _regain_seconds(headers) if kind == ErrorKind.RATE_LIMITED else None
+    return ErrorReading(kind=kind, code=label, message=message, retry_after=retry_after)
+
+
+DIALECT = Dialect(label="Meta Graph API", read_error=_read_error, usage_wait=_usage_wait)
+
+
+def messaging_type(*, platform: str, customer_wrote_at: datetime | None, now: datetime) -> dict[str, str]:
+    """Return the Send API's messaging type for a reply now, or refuse one outside the window."""
+    label = LABELS[platform]
+    if customer_wrote_at is None:
+        raise ReplyRefused(f"{label} only lets a Page answer a customer who wrote first.")
+    age = now - customer_wrote_at
+    if age <= STANDARD_WINDOW:
+        return {"messaging_type": "RESPONSE"}
+    if age <= HUMAN_AGENT_WINDOW:
+        return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    raise ReplyRefused(
+        f"The customer last wrote {age.days} days ago: {label} accepts replies up to 7 days "
+        "after the customer's last message (24 hours, then as a human agent), and no later."
+    )
+
+
+def reply_check(reply: OutboundReply, *, now: datetime) -> None:
+    label = LABELS[reply.platform]
+    if reply.private:
+        if reply.source != "comment":
+            raise ReplyRefused("A private reply answers a public comment.")
+        if reply.reply_to_at is None or now - reply.reply_to_at > PRIVATE_REPLY_WINDOW:
+            raise ReplyRefused(f"{label} accepts a private reply within 7 days of the comment only.")
+        refuse_attachments(reply, where="A private reply")
+        text_limit_check(reply.text, limit=DM_TEXT_LIMITS[reply.platform], what=f"A {label} message")
+    elif reply.source == "dm":
+        messaging_type(platform=reply.platform, customer_wrote_at=reply.customer_wrote_at, now=now)
+        text_limit_check(reply.text, limit=DM_TEXT_LIMITS[reply.platform], what=f"A {label} message")
+        unsupported = [a.type for a in reply.attachments if a.type not in SEND_API_ATTACHMENT_TYPES]
+        if unsupported:
+            raise ReplyRefused(f"{label} messages can't carry {', '.join(unsupported)} attachments: put links in the text.")
+    else:
+        text_limit_check(reply.text, limit=COMMENT_TEXT_LIMITS[reply.platform], what=f"A {label} comment")
+        # Facebook comments take one picture by URL; Instagram comments only text.
+        if reply.platform == "instagram":
+            refuse_attachments(reply, where="An Instagram comment")
+        elif len(reply.attachments) > 1:
+            raise ReplyRefused("A Facebook comment carries at most one attachment.")
+
+
+def reply_parts(reply: OutboundReply) -> list[Part]:
+    if reply.source == "dm" and not reply.private:
+        return text_and_attachment_parts(reply, text_limit=DM_TEXT_LIMITS[reply.platform])
+    return [Part(text=reply.text, attachment=next(iter(reply.attachments), None))]
+
+
+def part_send(*, client: PlatformClient, account: Account, reply: OutboundReply, part: Part, now: datetime) -> str:
+    """Send one part; return its platform id (message id, or comment id)."""
+    headers = {"Authorization": f"Bearer {account.credential}"}
+    base = account.base_url
+    if reply.private:
+        body = {"recipient": {"comment_id": reply.reply_to_id or reply.thread_id}, "message": {"text": part.text}}
+        return str(client.call("POST", f"{base}/me/messages", json=body, headers=headers).body["message_id"])
+    if reply.source == "dm":
+        body = {
+            "recipient": {"id": reply.recipient_id},
+            **messaging_type(platform=reply.platform, customer_wrote_at=reply.customer_wrote_at, now=now),
+            "message": _send_api_message(part, token=reply.token),
+        }
+        return str(client.call("POST", f"{base}/me/messages", json=body, headers=headers).body["message_id"])
+    if reply.source == "mention":
+        # An Instagram mention is answered on the media (or comment) that mentioned the account.
+        body = {"media_id": reply.post_id, "message": part.text}
+        if reply.thread_id != reply.post_id:
+            body["comment_id"] = reply.thread_id
+        return str(client.call("POST", f"{base}/{account.account_id}/mentions", json=body, headers=headers).body["id"])
+    target = reply.reply_to_id or reply.thread_id
+    if reply.platform == "instagram":
+        url, body = f"{base}/{target}/replies", {"message": part.text}
+    else:
+        url, body = f"{base}/{target}/comments", {"message": part.text}
+        if part.attachment:
+            body["attachment_url"] = part.attachment.url
+    return str(client.call("POST", url, json=body, headers=headers).body["id"])
+
+
+def _send_api_message(part: Part, *, token: str) -> dict:
+    if part.attachment is None:
+        # Meta echoes `metadata` back with the message: the reply's own key, to recognise it.
+        return {"text": part.text, "metadata": token}
+    kind = SEND_API_ATTACHMENT_TYPES[part.attachment.type]
+    return {"attachment": {"type": kind, "payload": {"url": part.attachment.url, "is_reusable": True}}}
+
+
+def fetch_conversations(*, client: PlatformClient, account: Account, since: datetime) -> list[RemoteConversation]:
+    """List the account's conversations with activity since `since`, newest first."""
+    params: dict = {
+        "platform": "instagram" if account.platform == "instagram" else "messenger",
+        "fields": CONVERSATION_FIELDS,
+        "limit": PAGE_SIZE,
+    }
+    found: list[RemoteConversation] = []
+    url: str | None = f"{account.base_url}/me/conversations"
+    while url:
+        page = client.call("GET", url, params=params, headers={"Authorization": f"Bearer {account.credential}"}).body
+        for item in page.get("data", []):
+            updated = from_iso(item["updated_time"])
+            if updated < since:
+                return found  # newest first: the rest is older
+            participants = tuple(
+                str(p["id"]) for p in (item.get("participants") or {}).get("data", []) if str(p.get("id")) != account.account_id
+            )
+            found.append(RemoteConversation(
+                channel_id=account.channel_id, platform=account.platform, platform_conversation_id=str(item["id"]),
+                last_activity_at=updated, participants=participants, snippet=item.get("snippet", ""),
+            ))
+        after = (page.get("paging") or {}).get("cursors", {}).get("after")
+        url = url if after and (page.get("paging") or {}).get("next") else None
+        params = {**params, "after": after}
+    return found
+
+
+def fetch_messages(*, client: PlatformClient, account: Account, conversation: RemoteConversation, cursor: str | None) -> MessagePage:
+    """Fetch one page of a conversation's messages, newest first, as normalized events."""
+    params = {"fields": MESSAGE_FIELDS, "limit": PAGE_SIZE, **({"after": cursor} if cursor else {})}
+    url = f"{account.base_url}/{conversation.platform_conversation_id}/messages"
+    page = client.call("GET", url, params=params, headers={"Authorization": f"Bearer {account.credential}"}).body
+    events = [
+        parsing.guarded(partial(_fetched_message, item, account.account_id), account_id=account.account_id, kind="fetched message")
+        for item in page.get("data", [])
+    ]
+    paging = page.get("paging") or {}
+    return MessagePage(events=events, cursor=paging.get("cursors", {}).get("after") if paging.get("next") else None)
+
+
+def _fetched_message(item: dict, account: str) -> NormalizedEvent:
+    sender = item["from"]
+    recipient = next(iter((item.get("to") or {}).get("data", [])), {})
+    attachments = tuple(
+        Attachment(type="image" if a.get("image_data") else "file", url=(a.get("image_data") or {}).get("url") or a.get("file_url", ""))
+        for a in (item.get("attachments") or {}).get("data", [])
+    )
+    text = item.get("message", "")
+    common = {
+        "account_id": account,
+        "platform_message_id": str(item["id"]),
+        "timestamp": from_iso(item["created_time"]),
+        "text": text,
+        "content_type": parsing.content_type_for(text, attachments),
+        "attachments": attachments,
+    }
+    if str(sender["id"]) == account:
+        customer = Sender(external_id=str(recipient.get("id", "")), display_name=recipient.get("name", ""))
+        return OutboundEcho(recipient=customer, external_thread_id=customer.external_id, **common)
+    customer = Sender(external_id=str(sender["id"]), display_name=sender.get("name", ""))
+    return InboundMessage(source="dm", sender=customer, external_thread_id=customer.external_id, **common)

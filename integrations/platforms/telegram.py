@@ -5,8 +5,21 @@ One webhook URL serves one bot (channel), so the channel comes from the URL and
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 
+from integrations.http import Dialect, ErrorKind, ErrorReading, PlatformClient, kind_for_status
+from integrations.outbound import (
+    Account,
+    MessagePage,
+    OutboundReply,
+    Part,
+    RemoteConversation,
+    ReplyRefused,
+    SyncUnsupported,
+    refuse_private,
+    text_and_attachment_parts,
+)
 from integrations.platforms import parsing, signing
 from integrations.platforms.base import (
     Attachment,
@@ -170,3 +183,96 @@ def _media(message: dict) -> tuple[str, tuple[Attachment, ...]]:
         content_type = parsing.CONTENT_TYPE_BY_ATTACHMENT.get(attachment_type, "attachment")
         return content_type, (attachment,)
     return "text", ()
+
+
+# Replies over the Bot API. A long text is split into several messages, as Telegram clients do.
+
+TEXT_LIMIT = 4096
+# Attachment type -> (Bot API method, its file field); each takes an http(s) URL.
+SEND_METHODS = {
+    "image": ("sendPhoto", "photo"),
+    "video": ("sendVideo", "video"),
+    "audio": ("sendAudio", "audio"),
+    "sticker": ("sendSticker", "sticker"),
+    "file": ("sendDocument", "document"),
+}
+
+
+def _read_error(status: int, body: dict, headers: Mapping[str, str]) -> ErrorReading:
+    code = int(body.get("error_code") or status)
+    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    description = str(body.get("description", ""))
+    # 401: the bot token was revoked. 403 is per chat (the user blocked the bot, the bot was
+    # removed from the group): that message fails, the channel is fine.
+    kind = ErrorKind.REFUSED if code == 403 else kind_for_status(code)
+    if parameters.get("migrate_to_chat_id"):
+        description = (
+            f"{description} (the group is now supergroup {parameters['migrate_to_chat_id']})"
+        )
+    retry_after = parameters.get("retry_after")
+    return ErrorReading(
+        kind=kind,
+        code=str(code),
+        message=description,
+        retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+    )
+
+
+DIALECT = Dialect(label="Telegram Bot API", read_error=_read_error)
+
+
+def reply_check(reply: OutboundReply, *, now: datetime) -> None:
+    refuse_private(reply, platform="Telegram")
+    unsupported = [a.type for a in reply.attachments if a.type not in SEND_METHODS]
+    if unsupported:
+        raise ReplyRefused(
+            f"Telegram messages can't carry {', '.join(unsupported)} attachments: put links in the text."
+        )
+
+
+def reply_parts(reply: OutboundReply) -> list[Part]:
+    return text_and_attachment_parts(reply, text_limit=TEXT_LIMIT)
+
+
+def part_send(
+    *, client: PlatformClient, account: Account, reply: OutboundReply, part: Part, now: datetime
+) -> str:
+    """Send one message to the chat (in its forum topic, quoting the customer's message in a
+    group); return its key, chat id and message id, as the parser stores it."""
+    chat_id = int(reply.thread_id)
+    body: dict = {"chat_id": chat_id}
+    _, _, topic = reply.thread_key.partition(":")
+    if topic:
+        body["message_thread_id"] = int(topic)
+    if part.first and reply.source != "dm" and reply.reply_to_id:
+        body["reply_parameters"] = {"message_id": int(reply.reply_to_id.rsplit(":", 1)[-1])}
+    if part.attachment is None:
+        method, body["text"] = "sendMessage", part.text
+    else:
+        method, field = SEND_METHODS[part.attachment.type]
+        body[field] = part.attachment.url
+    result = client.call(
+        "POST", f"{account.base_url}/bot{account.credential}/{method}", json=body
+    ).body["result"]
+    return f"{chat_id}:{result['message_id']}"
+
+
+NO_HISTORY = (
+    "The Telegram Bot API keeps no history a bot can fetch: messages arrive by webhook only."
+)
+
+
+def fetch_conversations(
+    *, client: PlatformClient, account: Account, since: datetime
+) -> list[RemoteConversation]:
+    raise SyncUnsupported(NO_HISTORY)
+
+
+def fetch_messages(
+    *,
+    client: PlatformClient,
+    account: Account,
+    conversation: RemoteConversation,
+    cursor: str | None,
+) -> MessagePage:
+    raise SyncUnsupported(NO_HISTORY)

@@ -8,10 +8,22 @@ See tests/fixtures/platforms/x/FORMATS.md.
 
 import base64
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 
 from django.http import HttpResponse, JsonResponse
 
+from integrations.http import Dialect, ErrorKind, ErrorReading, PlatformClient, kind_for_status
+from integrations.outbound import (
+    Account,
+    MessagePage,
+    OutboundReply,
+    Part,
+    RemoteConversation,
+    refuse_attachments,
+    refuse_private,
+    text_limit_check,
+)
 from integrations.platforms import parsing, signing
 from integrations.platforms.base import (
     Attachment,
@@ -23,7 +35,7 @@ from integrations.platforms.base import (
     OutboundEcho,
     Sender,
 )
-from integrations.platforms.timeconv import from_unix_ms
+from integrations.platforms.timeconv import from_iso, from_unix_ms
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
@@ -184,4 +196,161 @@ def _sender(user: dict, user_id: str) -> Sender:
         handle=user.get("screen_name", ""),
         display_name=user.get("name", ""),
         avatar_url=user.get("profile_image_url_https", ""),
+    )
+
+
+# Replies and history over the X API v2.
+
+DM_TEXT_LIMIT = 10000
+POST_TEXT_LIMIT = 280
+RATE_LIMIT_CODE = 88
+# Problem types that mean the app or token is not allowed to call the endpoint at all; any
+# other 403 refuses this one message (the customer closed their DMs, blocked the account...).
+CREDENTIAL_PROBLEMS = (
+    "client-not-enrolled",
+    "unsupported-authentication",
+    "not-authorized-for-resource",
+)
+DM_FIELDS = "id,text,event_type,dm_conversation_id,created_at,sender_id,participant_ids"
+PAGE_SIZE = 100
+
+
+def _read_error(status: int, body: dict, headers: Mapping[str, str]) -> ErrorReading:
+    # v2 answers with a problem (`title`, `detail`, `type`); v1.1 with `errors: [{code, message}]`.
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    message = str(body.get("detail") or first.get("message") or body.get("title") or "")
+    code = str(first.get("code") or body.get("type", "").rsplit("/", 1)[-1] or status)
+    kind = kind_for_status(status)
+    if first.get("code") == RATE_LIMIT_CODE:
+        kind = ErrorKind.RATE_LIMITED
+    elif status == 403:
+        problem = str(body.get("type", ""))
+        kind = ErrorKind.CREDENTIALS if problem.endswith(CREDENTIAL_PROBLEMS) else ErrorKind.REFUSED
+    return ErrorReading(kind=kind, code=code, message=message)
+
+
+DIALECT = Dialect(label="X API", read_error=_read_error)
+
+
+def reply_check(reply: OutboundReply, *, now: datetime) -> None:
+    refuse_private(reply, platform="X")
+    # X takes media by the id of an upload, not by URL.
+    refuse_attachments(reply, where="An X reply")
+    if reply.source == "dm":
+        text_limit_check(reply.text, limit=DM_TEXT_LIMIT, what="An X direct message")
+    else:
+        text_limit_check(reply.text, limit=POST_TEXT_LIMIT, what="An X post")
+
+
+def reply_parts(reply: OutboundReply) -> list[Part]:
+    return [Part(text=reply.text)]
+
+
+def part_send(
+    *, client: PlatformClient, account: Account, reply: OutboundReply, part: Part, now: datetime
+) -> str:
+    """Send a DM to the customer, or a post replying to theirs; return the DM event or post id."""
+    headers = {"Authorization": f"Bearer {account.credential}"}
+    if reply.source == "dm":
+        url = f"{account.base_url}/2/dm_conversations/with/{reply.recipient_id}/messages"
+        return str(
+            client.call("POST", url, json={"text": part.text}, headers=headers).body["data"][
+                "dm_event_id"
+            ]
+        )
+    body = {
+        "text": part.text,
+        "reply": {"in_reply_to_tweet_id": reply.reply_to_id or reply.thread_id},
+    }
+    return str(
+        client.call("POST", f"{account.base_url}/2/tweets", json=body, headers=headers).body[
+            "data"
+        ]["id"]
+    )
+
+
+def _dm_events_page(
+    *, client: PlatformClient, account: Account, path: str, cursor: str | None
+) -> dict:
+    params = {
+        "event_types": "MessageCreate",
+        "dm_event.fields": DM_FIELDS,
+        "max_results": PAGE_SIZE,
+    }
+    if cursor:
+        params["pagination_token"] = cursor
+    headers = {"Authorization": f"Bearer {account.credential}"}
+    return client.call("GET", f"{account.base_url}{path}", params=params, headers=headers).body
+
+
+def fetch_conversations(
+    *, client: PlatformClient, account: Account, since: datetime
+) -> list[RemoteConversation]:
+    """List DM conversations with messages since `since`, from the account's DM events (X has
+    no conversation list: events come newest first across conversations)."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    cursor = None
+    while True:
+        page = _dm_events_page(client=client, account=account, path="/2/dm_events", cursor=cursor)
+        events = page.get("data", [])
+        for event in events:
+            at = from_iso(event["created_at"])
+            if at >= since and event["dm_conversation_id"] not in latest:
+                latest[event["dm_conversation_id"]] = (at, event.get("text", ""))
+        next_token = (page.get("meta") or {}).get("next_token")
+        if (
+            not next_token
+            or next_token == cursor
+            or not events
+            or from_iso(events[-1]["created_at"]) < since
+        ):
+            break
+        cursor = next_token
+    return [
+        RemoteConversation(
+            channel_id=account.channel_id,
+            platform=account.platform,
+            platform_conversation_id=conversation_id,
+            last_activity_at=at,
+            snippet=text,
+            participants=tuple(p for p in conversation_id.split("-") if p != account.account_id),
+        )
+        for conversation_id, (at, text) in latest.items()
+    ]
+
+
+def fetch_messages(
+    *,
+    client: PlatformClient,
+    account: Account,
+    conversation: RemoteConversation,
+    cursor: str | None,
+) -> MessagePage:
+    path = f"/2/dm_conversations/{conversation.platform_conversation_id}/dm_events"
+    page = _dm_events_page(client=client, account=account, path=path, cursor=cursor)
+    customer = next(iter(conversation.participants), "")
+    events = [
+        parsing.guarded(
+            partial(_fetched_dm, event, account=account.account_id, customer=customer),
+            account_id=account.account_id,
+            kind="fetched DM",
+        )
+        for event in page.get("data", [])
+    ]
+    return MessagePage(events=events, cursor=(page.get("meta") or {}).get("next_token"))
+
+
+def _fetched_dm(event: dict, *, account: str, customer: str) -> NormalizedEvent:
+    content = {
+        "account_id": account,
+        "platform_message_id": str(event["id"]),
+        "timestamp": from_iso(event["created_at"]),
+        "text": event.get("text", ""),
+        "external_thread_id": customer,
+    }
+    if str(event["sender_id"]) == account:
+        return OutboundEcho(recipient=Sender(external_id=customer), **content)
+    return InboundMessage(
+        source="dm", sender=Sender(external_id=str(event["sender_id"])), **content
     )

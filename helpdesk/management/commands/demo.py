@@ -2,15 +2,19 @@
 
 It migrates the database, resets an admin account, connects one sandbox channel per platform,
 serves the ASGI app with uvicorn and, once the server is up, feeds it: a simulator thread posts
-signed webhook deliveries for the five webhook platforms, and a beat thread sweeps pending
-webhook events and polls Bluesky (the sandbox PDS this same server serves).
+signed webhook deliveries for the five webhook platforms, a beat thread sweeps pending
+webhook events and polls Bluesky (the sandbox PDS this same server serves), and an agent
+thread answers waiting customers, so replies go out through the sandbox platform and their
+status moves from pending to sent, then (Messenger, Instagram) delivered and read.
 """
 
 import contextlib
+import itertools
 import logging
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +27,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection, connections
+from django.db.models import F, Max, Q
 
-from integrations.channels import channel_create, sandbox_bluesky_url
+from helpdesk.errors import DomainError
+from inbox.models import Conversation, Message
+from inbox.replies import reply_queue
+from integrations.channels import channel_create
 from integrations.models import Channel, Platform
 from integrations.polling import bluesky_channel_ids, bluesky_channel_poll
 from integrations.services import webhook_events_sweep
@@ -44,6 +52,14 @@ SIMULATOR_ROUND_DELIVERIES = 3
 SIMULATOR_RATE = 2.0
 SIMULATOR_PAUSE_SECONDS = 4
 SERVER_START_TIMEOUT_SECONDS = 30
+# The demo agent answers a few waiting conversations every few seconds.
+AGENT_ROUND_SECONDS = 7
+AGENT_REPLIES_PER_ROUND = 2
+AGENT_REPLIES = (
+    "Thanks for reaching out! I'm looking into it right now.",
+    "Sorry about that! I've passed it to our team and will update you shortly.",
+    "Thanks for your patience: it's sorted now. Anything else I can help with?",
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +100,7 @@ def demo_prepare(*, base_url: str) -> DemoSetup:
     _sqlite_directory_ensure()
     call_command("migrate", interactive=False, verbosity=0)
     password = _admin_reset()
-    bluesky_url = sandbox_bluesky_url(base_url=base_url)
-    channels = [_sandbox_channel_ensure(spec, bluesky_url=bluesky_url) for spec in SANDBOX_CHANNELS]
+    channels = [_sandbox_channel_ensure(spec, base_url=base_url) for spec in SANDBOX_CHANNELS]
     return DemoSetup(admin_password=password, channels=channels)
 
 
@@ -118,9 +133,11 @@ def _generated_secrets(platform: str) -> dict[str, str]:
     return generated
 
 
-def _sandbox_channel_ensure(spec: SandboxChannel, *, bluesky_url: str) -> Channel:
-    """Return the sandbox channel of `spec`, creating it with fresh secrets the first time."""
-    api_base_url = bluesky_url if spec.platform == Platform.BLUESKY else ""
+def _sandbox_channel_ensure(spec: SandboxChannel, *, base_url: str) -> Channel:
+    """Return the sandbox channel of `spec`, creating it with fresh secrets the first time.
+    Its API is the sandbox platform this server serves: Bluesky is polled there, and every
+    channel's replies go there."""
+    api_base_url = f"{base_url}/sandbox/{spec.platform}"
     channel = Channel.objects.filter(platform=spec.platform, account_id=spec.account_id).first()
     if channel is None:
         return channel_create(
@@ -199,6 +216,51 @@ def _beat_job(name: str, job: Callable[..., object], **kwargs: int) -> None:
         logger.exception("Demo beat: %s failed", name)
 
 
+def _waiting_conversations(*, limit: int) -> list[Conversation]:
+    """Return sandbox conversations whose customer wrote after the last agent reply."""
+    inbound, outbound = Message.Direction.INBOUND, Message.Direction.OUTBOUND
+    return list(
+        Conversation.objects.filter(
+            status__in=Conversation.ACTIVE_STATUSES,
+            channel__mode=Channel.Mode.SANDBOX,
+            channel__is_active=True,
+        )
+        .annotate(
+            customer_at=Max("messages__created_at", filter=Q(messages__direction=inbound)),
+            agent_at=Max("messages__created_at", filter=Q(messages__direction=outbound)),
+        )
+        .filter(
+            Q(agent_at__isnull=True) | Q(agent_at__lt=F("customer_at")), customer_at__isnull=False
+        )
+        .select_related("channel")
+        .order_by("customer_at")[:limit]
+    )
+
+
+def _agent_forever(*, server: uvicorn.Server, stop: threading.Event) -> None:
+    """Answer waiting customers as the admin, through the sandbox platform (Celery runs
+    in-process: the reply is sent from this thread)."""
+    if not server_started_wait(server=server, stop=stop, timeout=SERVER_START_TIMEOUT_SECONDS):
+        return
+    agent = get_user_model().objects.get(username=ADMIN_USERNAME)
+    replies = itertools.cycle(AGENT_REPLIES)
+    while not stop.wait(AGENT_ROUND_SECONDS):
+        for conversation in _waiting_conversations(limit=AGENT_REPLIES_PER_ROUND):
+            try:
+                reply_queue(
+                    conversation=conversation,
+                    author=agent,
+                    text=next(replies),
+                    client_token=uuid.uuid4(),
+                )
+            except DomainError as exc:  # e.g. a conversation outside the platform's window
+                logger.info("Demo agent skipped conversation %s: %s", conversation.pk, exc.message)
+            except Exception:  # noqa: BLE001  (the demo keeps going; the next round may work)
+                logger.exception("Demo agent reply failed")
+        close_old_connections()
+    connections.close_all()
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, which also tells the demo's threads to stop as soon as Ctrl-C is
     pressed, before it stops accepting connections, so they never call a closed server."""
@@ -223,7 +285,10 @@ def demo_serve(*, host: str, port: int, simulated: list[Channel]) -> None:
         "helpdesk.asgi:application", host=host, port=port, lifespan="off", access_log=False
     )
     server = _Server(config, stop=stop)
-    workers = [threading.Thread(target=_beat_forever, kwargs={"server": server, "stop": stop})]
+    workers = [
+        threading.Thread(target=_beat_forever, kwargs={"server": server, "stop": stop}),
+        threading.Thread(target=_agent_forever, kwargs={"server": server, "stop": stop}),
+    ]
     if simulated:
         base_url = local_url(host=host, port=port)
         simulator_kwargs = {"server": server, "base_url": base_url, "channels": simulated}
@@ -283,6 +348,11 @@ class Command(BaseCommand):
             write(f"  {channel.get_platform_display():<9} {channel.name}")
         if simulate:
             write("Simulated customers write every few seconds on every platform.")
+        write(
+            f"A demo agent answers waiting customers every {AGENT_ROUND_SECONDS} s through the sandbox "
+            "platform: watch each reply's status go pending → sent (→ delivered → read on Messenger "
+            "and Instagram)."
+        )
         if settings.SANDBOX_PLATFORMS_ENABLED:
             write(f"Bluesky is polled from the sandbox PDS every {BEAT_SECONDS} s.")
         else:

@@ -1,0 +1,261 @@
+"""Benchmark routing on PostgreSQL with 8 worker processes.
+
+1. Assignments per second for each strategy: the workers route the same number of new
+   conversations across 20 online agents (a third of them needing a skill a rule requires).
+2. Ingest throughput with routing off and on, in the same run: the workers call
+   `inbox.services.message_ingest` for messages that each open a new conversation, and with
+   routing on also `routing.services.conversation_route` after each, as ingest will on commit.
+   Target: routing costs at most 25 % of ingest throughput.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/any .venv/bin/python bench/routing.py
+Only the server of DATABASE_URL is used: the bench drops and creates its own database,
+bench_routing, there. Celery runs in-process, so the drains routing triggers count too.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "bench_routing"
+WORKERS = 8
+AGENTS = 20
+SKILLS = ("billing", "shipping", "spanish")
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (its database is not used).")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{DB_NAME}"))
+
+
+def recreate_database(url: str) -> None:
+    server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def django_setup(url: str) -> None:
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "REDIS_URL": "",  # Celery eager, in-memory channel layer: routing runs in-process
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def close_connections() -> None:
+    """Close connections and the pool: forked workers must open their own."""
+    from django.db import connections
+
+    connections.close_all()
+    for connection in connections.all(initialized_only=True):
+        connection.close_pool()
+
+
+def run_workers(job: Callable[[int], None]) -> float:
+    """Run `job(worker_index)` in 8 forked processes at once; return the wall time in seconds."""
+    close_connections()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(WORKERS + 1)
+
+    def worker(index: int) -> None:
+        from django.db import connection
+
+        connection.ensure_connection()  # connect before the clock starts
+        start.wait()
+        job(index)
+        close_connections()
+
+    processes = [context.Process(target=worker, args=(i,)) for i in range(WORKERS)]
+    for process in processes:
+        process.start()
+    start.wait()
+    started = time.perf_counter()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    if any(process.exitcode for process in processes):
+        raise SystemExit("a worker failed")
+    return elapsed
+
+
+def seed() -> tuple[object, object]:
+    """One channel served by one team of 20 agents with room for everything, and a rule
+    requiring a skill for messages about refunds; return the channel and the team."""
+    from routing.models import AgentSkill
+    from tests import factories
+
+    rng = random.Random(5)
+    channel = factories.channel()
+    skills = [factories.skill(name=name) for name in SKILLS]
+    agents = [factories.agent(capacity=10_000) for _ in range(AGENTS)]
+    AgentSkill.objects.bulk_create(
+        AgentSkill(agent=agent, skill=skill, level=rng.randint(1, 5))
+        for agent in agents
+        for skill in rng.sample(skills, 2)
+    )
+    team = factories.team(channels=[channel], members=agents)
+    factories.rule(keywords="refund", required_skill=skills[0], required_level=2)
+    return channel, team
+
+
+def keep_agents_online() -> None:
+    from django.utils import timezone
+
+    from routing.models import Agent
+
+    Agent.objects.update(last_heartbeat_at=timezone.now())
+
+
+def message_text(n: int) -> str:
+    return f"I want a refund for order #{n}" if n % 3 == 0 else f"Where is order #{n}?"
+
+
+def new_conversations(channel, count: int) -> list[int]:
+    from django.utils import timezone
+
+    from inbox.models import Conversation, Customer, Message
+
+    now = timezone.now()
+    customers = Customer.objects.bulk_create(Customer() for _ in range(count))
+    conversations = Conversation.objects.bulk_create(
+        Conversation(
+            channel=channel,
+            customer=customer,
+            source="dm",
+            created_at=now - timedelta(seconds=n),
+            updated_at=now,
+            last_message_at=now,
+        )
+        for n, customer in enumerate(customers)
+    )
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            channel=channel,
+            direction=Message.Direction.INBOUND,
+            sender_type=Message.SenderType.CUSTOMER,
+            content=message_text(n),
+            platform_message_id=f"seed-{conversation.pk}",
+            created_at=now,
+        )
+        for n, conversation in enumerate(conversations)
+    )
+    return [conversation.pk for conversation in conversations]
+
+
+def reset_loads() -> None:
+    """Resolve every conversation, so each phase starts with idle agents, and vacuum: the
+    rows left behind would otherwise slow the load counts of the phases that follow."""
+    from django.db import connection
+
+    from inbox.models import Conversation
+
+    Conversation.objects.update(status=Conversation.Status.RESOLVED)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def bench_strategy(channel, team, strategy: str, count: int) -> tuple[float, int]:
+    from routing.models import Assignment
+    from routing.services import conversation_route
+
+    team.strategy = strategy
+    team.save(update_fields=["strategy"])
+    reset_loads()
+    keep_agents_online()
+    ids = new_conversations(channel, count)
+    before = Assignment.objects.count()
+
+    def job(index: int) -> None:
+        for conversation_id in ids[index::WORKERS]:
+            conversation_route(conversation_id=conversation_id)
+
+    elapsed = run_workers(job)
+    return elapsed, Assignment.objects.count() - before
+
+
+def bench_ingest(channel, *, route: bool, count: int, run_id: str) -> float:
+    from inbox.services import message_ingest
+    from integrations.platforms.base import Sender
+    from routing.services import conversation_route
+    from tests import factories
+
+    reset_loads()
+    keep_agents_online()
+
+    def job(index: int) -> None:
+        for n in range(index, count, WORKERS):
+            event = factories.inbound_event(
+                account_id=channel.account_id,
+                platform_message_id=f"{run_id}-{n}",
+                sender=Sender(external_id=f"{run_id}-customer-{n}", handle=f"c{n}"),
+                text=message_text(n),
+            )
+            message = message_ingest(channel=channel, event=event)
+            if route:
+                conversation_route(conversation_id=message.conversation_id)
+
+    return run_workers(job)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=2000, help="per strategy")
+    parser.add_argument("--messages", type=int, default=2000, help="per ingest round")
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    recreate_database(url)
+    django_setup(url)
+    from helpdesk.celery import app as celery_app
+    from routing.models import Team
+
+    celery_app.conf.task_always_eager = True
+    channel, team = seed()
+
+    print(f"\nRouting on PostgreSQL: {WORKERS} worker processes, {AGENTS} agents, one team")
+    print(f"{'strategy':<16}{'conversations':>14}{'assigned':>10}{'seconds':>9}{'assign/s':>10}")
+    for strategy in Team.Strategy.values:
+        elapsed, assigned = bench_strategy(channel, team, strategy, args.conversations)
+        print(
+            f"{strategy:<16}{args.conversations:>14}{assigned:>10}{elapsed:>9.2f}"
+            f"{assigned / elapsed:>10.0f}"
+        )
+
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for round_number in range(2):  # alternate, so drift hits both sides alike
+        for route in (False, True):
+            run_id = f"r{round_number}-{'on' if route else 'off'}"
+            elapsed = bench_ingest(channel, route=route, count=args.messages, run_id=run_id)
+            rates[route].append(args.messages / elapsed)
+    off, on = max(rates[False]), max(rates[True])
+    print(f"\nIngest of new conversations ({args.messages} messages x 2 rounds, best round)")
+    print(f"{'routing':<16}{'messages/s':>12}")
+    print(f"{'off':<16}{off:>12.0f}")
+    print(f"{'on':<16}{on:>12.0f}")
+    print(f"routing costs {1 - on / off:.0%} of ingest throughput (target: at most 25 %)")
+
+
+if __name__ == "__main__":
+    main()
