@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from inbox.filters import UNASSIGNED, ConversationFilter
 from inbox.replies import reply_queue
 from inbox.selectors import (
-    CONVERSATION_ACTIVITY_ORDER,
+    CONVERSATION_ORDERS,
     conversation_detail,
     conversation_list,
     conversations_visible_to,
@@ -31,6 +31,7 @@ from inbox.serializers import (
 )
 from integrations.outbound import OutboundAttachment
 from integrations.sync import last_syncs, sync_channels
+from sla.selectors import conversations_with_sla
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
@@ -42,7 +43,6 @@ class ConversationCursorPagination(CursorPagination):
     silently replaced, so a client's bug shows up at once.
     """
 
-    ordering = CONVERSATION_ACTIVITY_ORDER
     page_size = PAGE_SIZE_DEFAULT
     page_size_query_param = "page_size"
     max_page_size = PAGE_SIZE_MAX
@@ -59,6 +59,9 @@ class ConversationCursorPagination(CursorPagination):
         if not 1 <= size <= self.max_page_size:
             raise ValidationError({self.page_size_query_param: [reason]})
         return size
+
+    def get_ordering(self, request: Request, queryset, view) -> tuple[str, ...]:
+        return CONVERSATION_ORDERS[view.list_order()]
 
     def decode_cursor(self, request: Request):
         try:
@@ -84,6 +87,13 @@ class ConversationCursorPagination(CursorPagination):
             OpenApiTypes.INT,
             description=f"Items per page, 1 to {PAGE_SIZE_MAX} (default {PAGE_SIZE_DEFAULT}).",
         ),
+        OpenApiParameter(
+            "ordering",
+            OpenApiTypes.STR,
+            enum=list(CONVERSATION_ORDERS),
+            description="`activity` (newest activity first, the default) or `sla_deadline` "
+            "(nearest SLA deadline first; conversations without a running clock last).",
+        ),
     ],
 )
 class ConversationListView(ListAPIView):
@@ -91,8 +101,14 @@ class ConversationListView(ListAPIView):
     filterset_class = ConversationFilter
     pagination_class = ConversationCursorPagination
 
+    def list_order(self) -> str:
+        order = self.request.query_params.get("ordering", "activity")
+        if order not in CONVERSATION_ORDERS:
+            raise ValidationError({"ordering": [f"Choose one of: {', '.join(CONVERSATION_ORDERS)}."]})
+        return order
+
     def get_queryset(self):
-        return conversation_list(user=self.request.user)
+        return conversations_with_sla(conversation_list(user=self.request.user, order=self.list_order()))
 
 
 @extend_schema(
@@ -104,7 +120,7 @@ class ConversationDetailView(RetrieveAPIView):
     serializer_class = ConversationDetailSerializer
 
     def get_queryset(self):
-        return conversation_detail(user=self.request.user)
+        return conversations_with_sla(conversation_detail(user=self.request.user))
 
 
 @extend_schema(

@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 
 from inbox.models import Conversation
 from integrations.models import Platform
+from sla.filters import SlaFilter
 
 UNASSIGNED = "none"
 
@@ -48,6 +49,7 @@ class ConversationFilter(filters.FilterSet):
     assignee = AssigneeFilter(field_name="assignee_id")
     # Tag names are unique, so joining on one name cannot repeat a conversation.
     tag = filters.CharFilter(field_name="tags__name", label="Tag name.")
+    sla = SlaFilter()
     updated_since = filters.IsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",

@@ -11,6 +11,7 @@ from django.db.models.functions import Substr
 
 from inbox.models import Attachment, Conversation, CustomerIdentity, Message, Note
 from routing.models import Team
+from sla.selectors import conversations_by_sla_deadline
 
 # Newest activity first; matches the `conversation_activity` index, and `-id` makes the
 # order total, which cursor pagination needs to neither repeat nor skip a row.
@@ -44,9 +45,16 @@ def conversations_visible_to(*, user: AbstractUser | AnonymousUser) -> QuerySet[
     return conversations.filter(Q(assignee=user) | team_scope(user=user))
 
 
-def conversation_list(*, user: AbstractUser | AnonymousUser) -> QuerySet[Conversation]:
-    """Return the visible conversations, newest activity first, with what a list row shows:
-    channel, customer and identities, assignee, tags and a preview of the newest message."""
+# Orders a list can be read in, each total (it ends with the id) so a cursor never repeats
+# or skips a row. `sla_deadline` puts conversations without a running clock last.
+CONVERSATION_ORDERS = {
+    "activity": CONVERSATION_ACTIVITY_ORDER,
+    "sla_deadline": ("sla_deadline", "id"),
+}
+def conversation_list(*, user: AbstractUser | AnonymousUser, order: str = "activity") -> QuerySet[Conversation]:
+    """Return the visible conversations in `order` (a key of CONVERSATION_ORDERS) with what a
+    list row shows: channel, customer and identities, assignee, tags and a preview of the
+    newest message (SLA clocks: `sla.selectors.conversations_with_sla`)."""
     # Prefetching a sliced queryset makes Django pick each conversation's newest message with
     # one window-function query for the whole page, instead of one query per row.
     newest_message = (
@@ -55,9 +63,11 @@ def conversation_list(*, user: AbstractUser | AnonymousUser) -> QuerySet[Convers
         # Only the preview travels: a message body can be long.
         .defer("content")[:1]
     )
+    conversations = conversations_visible_to(user=user)
+    if order == "sla_deadline":
+        conversations = conversations_by_sla_deadline(conversations)
     return (
-        conversations_visible_to(user=user)
-        .select_related("channel", "customer", "assignee")
+        conversations.select_related("channel", "customer", "assignee")
         # Nothing here shows credentials: leave them in the database rather than decrypt a
         # channel's secrets for every row.
         .defer(*CHANNEL_SECRETS, "assignee__password")
@@ -66,7 +76,7 @@ def conversation_list(*, user: AbstractUser | AnonymousUser) -> QuerySet[Convers
             "tags",
             Prefetch("messages", queryset=newest_message, to_attr="newest_messages"),
         )
-        .order_by(*CONVERSATION_ACTIVITY_ORDER)
+        .order_by(*CONVERSATION_ORDERS[order])
     )
 
 

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sla.serializers import ConversationSlaField
+
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message, Note
 from integrations.models import Channel
 
@@ -51,6 +53,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     last_message = serializers.SerializerMethodField()
+    sla = ConversationSlaField()
 
     class Meta:
         model = Conversation
@@ -74,6 +77,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "first_response_at",
             "resolved_at",
             "last_message",
+            "sla",
         ]
 
     @extend_schema_field(MessagePreviewSerializer(allow_null=True))

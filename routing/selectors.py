@@ -8,7 +8,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Case,
     Count,
-    DateTimeField,
     Expression,
     F,
     OrderBy,
@@ -20,7 +19,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import RowNumber
 
 from helpdesk.errors import NotFound
 from inbox.models import Conversation, Customer, Message
@@ -30,6 +29,7 @@ from routing.permissions import can_assign
 from routing.presence import online_q
 from routing.rules import Facts
 from routing.strategies import Candidate
+from sla.selectors import nearest_deadline
 
 PRIORITY_RANK = Case(
     When(priority=Conversation.Priority.URGENT, then=Value(0)),
@@ -40,13 +40,9 @@ PRIORITY_RANK = Case(
 
 
 def sla_deadline() -> Expression:
-    """The conversation's nearest SLA deadline, which orders a team's queue after priority.
-
-    TODO(#6): point this at the SLA app's per-conversation clocks once they exist; until then
-    no conversation has a deadline and the queue goes by priority, then age.
-    """
-    # A typed NULL rather than a bare one, which PostgreSQL refuses in ORDER BY.
-    return Cast(Value(None), output_field=DateTimeField())
+    """The conversation's nearest SLA deadline, which orders a team's queue after priority;
+    null when no clock runs."""
+    return nearest_deadline()
 
 
 def _queue_order() -> list[OrderBy]:

@@ -2,19 +2,20 @@
 conversation queryset the caller owns, so visibility and other filters stay the caller's."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import floor
 
 from django.db.models import (
     DateTimeField,
-    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     TextChoices,
+    Value,
 )
+from django.db.models.functions import Coalesce
 
 from inbox.models import Conversation
 from sla import clockmath
@@ -37,11 +38,15 @@ def nearest_deadline() -> Subquery:
     )
 
 
+# Stands for "no running clock": keeps the order total, so a cursor can point past it.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def conversations_by_sla_deadline(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate `sla_deadline` (see `nearest_deadline`) and order by it, nearest first;
-    conversations with no running clock come last, then by id."""
-    return queryset.annotate(sla_deadline=nearest_deadline()).order_by(
-        F("sla_deadline").asc(nulls_last=True), "pk"
+    """Annotate `sla_deadline` (see `nearest_deadline`; NO_DEADLINE when no clock runs) and
+    order by it, nearest first, then by id: conversations with no running clock come last."""
+    return queryset.annotate(sla_deadline=Coalesce(nearest_deadline(), Value(NO_DEADLINE))).order_by(
+        "sla_deadline", "pk"
     )
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from inbox.models import Attachment, Conversation, Message
 from integrations.models import Platform
+from sla.services.clocks import sla_on_customer_message
 from tests import factories
 
 LIST_URL = "/api/v1/conversations/"
@@ -183,6 +184,8 @@ def test_list_item_shows_conversation_with_its_newest_message(api):
                 "content": long_text[:200],
                 "created_at": "2026-11-20T10:09:00Z",
             },
+            # No SLA policy applies: no target is tracked.
+            "sla": {"first_response": None, "next_response": None, "resolution": None},
         }
     ]
 
@@ -567,11 +570,14 @@ def busy_conversation(minutes: int, *, agent) -> Conversation:
 @pytest.mark.parametrize("rows", [1, 12])
 def test_list_query_count_does_not_grow_with_rows(api, rows, django_assert_max_num_queries):
     agent = factories.user()
+    calendar = factories.business_calendar()
+    factories.sla_policy(is_default=True, business_hours=True, calendar=calendar)
     for minutes in range(rows):
-        busy_conversation(minutes, agent=agent)
+        sla_on_customer_message(conversation_id=busy_conversation(minutes, agent=agent).id, at=T0)
 
-    # Token, conversations (with channel, customer, assignee), identities, tags, newest messages.
-    with django_assert_max_num_queries(5):
+    # Token, conversations (with channel, customer, assignee), identities, tags, newest
+    # messages, SLA clocks (with policy and calendar), the calendars' intervals and holidays.
+    with django_assert_max_num_queries(8):
         response = api.get(LIST_URL)
 
     assert len(response.json()["results"]) == rows
@@ -582,13 +588,15 @@ def test_detail_query_count_does_not_grow_with_messages(
     api, messages, django_assert_max_num_queries
 ):
     agent = factories.user()
+    factories.sla_policy(is_default=True)
     conversation = busy_conversation(0, agent=agent)
+    sla_on_customer_message(conversation_id=conversation.id, at=T0)
     for _ in range(messages):
         factories.attachment(message=factories.message(conversation=conversation, author=agent))
         factories.note(conversation=conversation, author=agent)
 
-    # The list's five, plus messages (with authors), their attachments and notes (with authors).
-    with django_assert_max_num_queries(8):
+    # The list's eight, plus messages (with authors), their attachments and notes (with authors).
+    with django_assert_max_num_queries(11):
         response = api.get(detail_url(conversation.id))
 
     assert len(response.json()["messages"]) == 3 + messages
