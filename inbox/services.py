@@ -3,6 +3,7 @@ conversations and messages, idempotently: the database's unique constraints sett
 
 from datetime import datetime
 from functools import partial
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
+from inbox.replies import reply_mark_sent
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
@@ -211,6 +213,15 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
     return message
 
 
+def _reply_by_token(*, channel: Channel, token: str) -> Message | None:
+    """The pending reply whose idempotency key the platform echoed back (Meta's `metadata`)."""
+    try:
+        client_token = UUID(token)
+    except ValueError:
+        return None  # no token, or metadata another app set
+    return Message.objects.filter(channel=channel, client_token=client_token, platform_message_id__isnull=True).first()
+
+
 @transaction.atomic
 def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None = None) -> Message | None:
     """Record a message the account itself sent: confirm our own reply, or keep one sent from
@@ -222,6 +233,12 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
             delivery_status=Message.DeliveryStatus.SENT
         )
         return existing
+    if (reply := _reply_by_token(channel=channel, token=event.metadata)) is not None:
+        # Our own reply, echoed before its send task could record the platform's id (it may
+        # have crashed right after the platform accepted): the echo completes it, and the
+        # retried task then finds it sent instead of sending it again.
+        reply_mark_sent(message_id=reply.pk, platform_message_id=event.platform_message_id, now=now)
+        return reply
     if not event.recipient.external_id:
         return None  # no customer to file it under
     customer = customer_identity_upsert(platform=channel.platform, sender=event.recipient).customer

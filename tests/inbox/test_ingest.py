@@ -230,3 +230,18 @@ def test_identities_are_per_platform(platform):
     a = message_ingest(channel=on_fb, event=factories.inbound_event(sender=Sender(external_id="42")))
     b = message_ingest(channel=on_other, event=factories.inbound_event(sender=Sender(external_id="42")))
     assert a.conversation.customer_id != b.conversation.customer_id
+
+
+def test_echo_carrying_our_reply_token_completes_the_reply_without_a_duplicate(channel):
+    import uuid
+
+    inbound = message_ingest(channel=channel, event=factories.inbound_event())
+    token = uuid.uuid4()
+    reply = factories.message(conversation=inbound.conversation, direction="out", sender_type="agent",
+                              delivery_status="pending", platform_message_id=None, client_token=token)
+    event_ingest(channel=channel, event=OutboundEcho(
+        account_id=channel.account_id, platform_message_id="m_echoed", recipient=Sender(external_id="cust-1"),
+        timestamp=inbound.created_at + timedelta(minutes=1), text=reply.content, metadata=str(token)))
+    reply.refresh_from_db()
+    assert (reply.platform_message_id, reply.delivery_status) == ("m_echoed", Message.DeliveryStatus.SENT)
+    assert Message.objects.filter(direction="out").count() == 1
