@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from integrations.selectors import signing_channels_forget
@@ -16,6 +17,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "requires_redis" in item.keywords and not on_redis:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no call budgets, sessions or locks left in the cache by another."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

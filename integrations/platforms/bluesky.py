@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import requests
-
 from integrations.http import (
     Dialect,
     ErrorKind,
@@ -49,7 +47,6 @@ from integrations.platforms.timeconv import from_iso
 
 # The PDS forwards chat.bsky.* calls to the chat service named in this header.
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
-TIMEOUT_SECONDS = 10
 INGESTED_REASONS = ("mention", "reply", "quote")
 APP_URL = "https://bsky.app"
 POST_COLLECTION = "app.bsky.feed.post"
@@ -63,16 +60,6 @@ DELETED_MESSAGE_VIEW = "chat.bsky.convo.defs#deletedMessageView"
 RECORD_EMBED_VIEW = "app.bsky.embed.record#view"
 RECORD_WITH_MEDIA_VIEW = "app.bsky.embed.recordWithMedia#view"
 IMAGES_VIEW = "app.bsky.embed.images#view"
-
-
-class BlueskyError(Exception):
-    """A failed XRPC call. `status` is None when no response arrived."""
-
-    def __init__(self, message: str, status: int | None, *, retry_after: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after  # seconds, from Retry-After on 429
 
 
 def parse(payload: dict, *, account_id: str) -> list[NormalizedEvent]:
@@ -120,43 +107,20 @@ def notifications_newer_than(page: dict, *, seen_at: str) -> tuple[list[dict], b
     return newer, len(newer) < len(notifications)
 
 
-def create_session(*, base_url: str, identifier: str, password: str) -> str:
-    """Log in with an app password and return the access JWT."""
-    body = _xrpc(
-        "POST",
-        base_url=base_url,
-        nsid="com.atproto.server.createSession",
-        secret=password,
-        json={"identifier": identifier, "password": password},
-    )
-    return body["accessJwt"]
-
-
-def get_log(*, base_url: str, access_jwt: str, cursor: str | None) -> dict:
+def get_log(*, client: PlatformClient, account: Account, cursor: str | None) -> dict:
     """Fetch the chat log after `cursor` (without one, only the current cursor is useful)."""
-    return _xrpc(
-        "GET",
-        base_url=base_url,
-        nsid="chat.bsky.convo.getLog",
-        secret=access_jwt,
-        headers={**_auth_headers(access_jwt), "atproto-proxy": CHAT_PROXY},
-        params={"cursor": cursor},  # requests drops None values
-    )
+    params = {"cursor": cursor} if cursor else {}
+    return _call(client, account, "GET", "chat.bsky.convo.getLog", params=params, chat=True)
 
 
 def list_notifications(
-    *, base_url: str, access_jwt: str, cursor: str | None, limit: int = 50
+    *, client: PlatformClient, account: Account, cursor: str | None, limit: int = 50
 ) -> dict:
-    """Fetch one page of mention, reply and quote notifications, newest first."""
-    return _xrpc(
-        "GET",
-        base_url=base_url,
-        nsid="app.bsky.notification.listNotifications",
-        secret=access_jwt,
-        headers=_auth_headers(access_jwt),
-        # A list value becomes a repeated parameter (reasons=mention&reasons=reply...).
-        params={"limit": limit, "reasons": list(INGESTED_REASONS), "cursor": cursor},
-    )
+    """Fetch one page of mention, reply and quote notifications, newest first. They come
+    from the AppView, not the chat service: no proxy header."""
+    # A list value becomes a repeated parameter (reasons=mention&reasons=reply...).
+    params = {"limit": limit, "reasons": list(INGESTED_REASONS), **({"cursor": cursor} if cursor else {})}
+    return _call(client, account, "GET", "app.bsky.notification.listNotifications", params=params)
 
 
 def _log_event(log: dict, *, account_id: str) -> NormalizedEvent:
@@ -298,58 +262,6 @@ def _post_url(uri: str, *, handle: str) -> str:
 
 def _auth_headers(access_jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_jwt}"}
-
-
-def _xrpc(
-    method: str,
-    *,
-    base_url: str,
-    nsid: str,
-    secret: str,
-    headers: Mapping[str, str] | None = None,
-    params: Mapping[str, Any] | None = None,
-    json: dict | None = None,
-) -> dict:
-    """Call an XRPC method and return its JSON body; raise BlueskyError otherwise.
-
-    `secret` (the JWT or password sent) is redacted from every error message.
-    """
-    url = f"{base_url.rstrip('/')}/xrpc/{nsid}"
-    try:
-        response = requests.request(
-            method, url, headers=headers, params=params, json=json, timeout=TIMEOUT_SECONDS
-        )
-    except requests.RequestException as exc:
-        # A timeout or connection error has no status; the poller retries it on its schedule.
-        raise BlueskyError(f"{nsid} failed: {type(exc).__name__}", None) from exc
-    if not response.ok:
-        raise _error(response, nsid=nsid, secret=secret)
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise BlueskyError(f"{nsid} answered without JSON", response.status_code) from exc
-
-
-def _error(response: requests.Response, *, nsid: str, secret: str) -> BlueskyError:
-    """Describe an error answer by its XRPC `error` and `message` fields."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    fields = body if isinstance(body, dict) else {}
-    detail = " ".join(str(fields[key]) for key in ("error", "message") if fields.get(key))
-    message = f"{nsid} answered {response.status_code}"
-    if detail:
-        message = f"{message}: {detail}"
-    # The server words its own messages; a credential must never reach logs or the database.
-    if secret:
-        message = message.replace(secret, "[redacted]")
-    retry_after = response.headers.get("Retry-After", "")
-    return BlueskyError(
-        message,
-        response.status_code,
-        retry_after=int(retry_after) if retry_after.isdigit() else None,
-    )
 
 
 # Replies (chat messages and reply posts) and history, over XRPC.

@@ -2,10 +2,11 @@ import copy
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import responses
 from responses import matchers
 
+from integrations.http import PlatformClient, RateLimited, TokenExpired
+from integrations.outbound import Account
 from integrations.platforms import bluesky
 from integrations.platforms.base import (
     Attachment,
@@ -357,56 +358,53 @@ def test_notification_seen_at_with_more_digits_is_still_equal():
     assert bluesky.notifications_newer_than(page, seen_at=same_time) == ([], True)
 
 
-# HTTP client
+# Fetching through the shared platform client
 
 
-def test_create_session_returns_the_access_jwt(http):
-    http.post(
-        f"{PDS}/xrpc/com.atproto.server.createSession",
-        match=[matchers.json_params_matcher({"identifier": "acme.bsky.social", "password": "pw"})],
-        json={"accessJwt": JWT, "refreshJwt": "refresh", "did": BRAND_DID},
+@pytest.fixture
+def account() -> Account:
+    return Account(channel_id=1, platform="bluesky", account_id=BRAND_DID, credential=JWT, base_url=PDS)
+
+
+@pytest.fixture
+def client(db) -> PlatformClient:
+    # The session JWT is one of the client's secrets, as `integrations.sending` makes it.
+    return PlatformClient(
+        platform="bluesky", account_id=BRAND_DID, dialect=bluesky.DIALECT, secrets=(JWT,), sleep=lambda _: None
     )
 
-    jwt = bluesky.create_session(base_url=PDS, identifier="acme.bsky.social", password="pw")
 
-    assert jwt == JWT
-    assert http.calls[0].request.req_kwargs["timeout"] == 10
-
-
-def test_get_log_goes_through_the_chat_proxy_with_the_cursor(http):
+def test_get_log_goes_through_the_chat_proxy_with_the_cursor(http, client, account):
     page = load_example("bluesky", "getlog_dm_text")
     http.get(
         f"{PDS}/xrpc/chat.bsky.convo.getLog",
         match=[
             matchers.header_matcher(
-                {
-                    "Authorization": f"Bearer {JWT}",
-                    "atproto-proxy": "did:web:api.bsky.chat#bsky_chat",
-                }
+                {"Authorization": f"Bearer {JWT}", "atproto-proxy": "did:web:api.bsky.chat#bsky_chat"}
             ),
             matchers.query_param_matcher({"cursor": "2222vgf7ts3ck"}),
         ],
         json=page,
     )
 
-    assert bluesky.get_log(base_url=PDS, access_jwt=JWT, cursor="2222vgf7ts3ck") == page
+    assert bluesky.get_log(client=client, account=account, cursor="2222vgf7ts3ck") == page
 
 
-def test_get_log_without_a_cursor_sends_none(http):
+def test_get_log_without_a_cursor_sends_none(http, client, account):
     http.get(
         f"{PDS}/xrpc/chat.bsky.convo.getLog",
         match=[matchers.query_param_matcher({})],
         json={"cursor": "2222vgf7ts3ck", "logs": []},
     )
 
-    assert bluesky.get_log(base_url=PDS, access_jwt=JWT, cursor=None)["logs"] == []
+    assert bluesky.get_log(client=client, account=account, cursor=None)["logs"] == []
 
 
-def test_list_notifications_asks_for_mentions_replies_and_quotes(http):
+def test_list_notifications_asks_for_mentions_replies_and_quotes(http, client, account):
     page = load_example("bluesky", "notifications_mention_reply")
     http.get(f"{PDS}/xrpc/app.bsky.notification.listNotifications", json=page)
 
-    result = bluesky.list_notifications(base_url=PDS, access_jwt=JWT, cursor="c1", limit=25)
+    result = bluesky.list_notifications(client=client, account=account, cursor="c1", limit=25)
 
     request = http.calls[0].request
     assert result == page
@@ -420,37 +418,21 @@ def test_list_notifications_asks_for_mentions_replies_and_quotes(http):
     assert "atproto-proxy" not in request.headers
 
 
-def test_error_answer_never_repeats_the_jwt(http):
+def test_expired_token_is_told_apart_and_never_repeats_the_jwt(http, client, account):
     http.get(
         f"{PDS}/xrpc/chat.bsky.convo.getLog",
         status=400,
         json={"error": "ExpiredToken", "message": f"Token has expired: {JWT}"},
     )
 
-    with pytest.raises(bluesky.BlueskyError) as caught:
-        bluesky.get_log(base_url=PDS, access_jwt=JWT, cursor=None)
+    with pytest.raises(TokenExpired) as caught:
+        bluesky.get_log(client=client, account=account, cursor=None)
 
-    assert caught.value.status == 400
-    assert "ExpiredToken" in caught.value.message
-    assert JWT not in caught.value.message
     assert JWT not in str(caught.value)
 
 
-def test_failed_login_never_repeats_the_password(http):
-    http.post(
-        f"{PDS}/xrpc/com.atproto.server.createSession",
-        status=401,
-        json={"error": "AuthenticationRequired", "message": "Invalid password hunter2-app"},
-    )
-
-    with pytest.raises(bluesky.BlueskyError) as caught:
-        bluesky.create_session(base_url=PDS, identifier="acme", password="hunter2-app")
-
-    assert caught.value.status == 401
-    assert "hunter2-app" not in str(caught.value)
-
-
-def test_rate_limit_answer_carries_status_and_retry_after(http):
+def test_rate_limit_answer_hands_its_wait_to_the_task(http, client, account):
+    """Retry-After is longer than a worker waits inline: the task retries after it instead."""
     example = load_example("bluesky", "error_429")
     http.get(
         f"{PDS}/xrpc/app.bsky.notification.listNotifications",
@@ -459,18 +441,7 @@ def test_rate_limit_answer_carries_status_and_retry_after(http):
         json=example["body"],
     )
 
-    with pytest.raises(bluesky.BlueskyError) as caught:
-        bluesky.list_notifications(base_url=PDS, access_jwt=JWT, cursor=None)
+    with pytest.raises(RateLimited) as caught:
+        bluesky.list_notifications(client=client, account=account, cursor=None)
 
-    assert caught.value.status == 429
-    assert caught.value.retry_after == int(example["headers"]["Retry-After"])
-    assert example["body"]["error"] in caught.value.message
-
-
-def test_timeout_is_an_error_without_status(http):
-    http.get(f"{PDS}/xrpc/chat.bsky.convo.getLog", body=requests.Timeout("read timed out"))
-
-    with pytest.raises(bluesky.BlueskyError) as caught:
-        bluesky.get_log(base_url=PDS, access_jwt=JWT, cursor=None)
-
-    assert caught.value.status is None
+    assert caught.value.retry_after >= int(example["headers"]["Retry-After"])

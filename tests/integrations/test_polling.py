@@ -7,8 +7,10 @@ import pytest
 import responses
 
 from inbox.models import Message
+from integrations.http import CredentialsRejected
 from integrations.models import Platform, WebhookEvent
-from integrations.polling import _sessions, bluesky_channel_poll
+from integrations.polling import bluesky_channel_poll
+from integrations.sending import _sessions
 from tests import factories
 from tests.integrations.platform_fixtures import load_example
 
@@ -120,7 +122,7 @@ def test_refused_credentials_flag_the_channel_without_leaking_them(channel):
     with responses.RequestsMock() as pds:
         pds.post(f"{PDS}/xrpc/com.atproto.server.createSession", status=401,
                  json={"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
-        with pytest.raises(Exception, match="401"):
+        with pytest.raises(CredentialsRejected):
             bluesky_channel_poll(channel_id=channel.pk)
     channel.refresh_from_db()
     assert channel.needs_attention
