@@ -5,10 +5,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sla.serializers import ConversationSlaField
-
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message, Note
 from integrations.models import Channel
+from sla.serializers import ConversationSlaField
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
