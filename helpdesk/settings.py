@@ -171,8 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 # Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
 SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
 # Dotted path of `hook(*, conversation_id: int, team_id: int) -> None` that hands a conversation
-# to a routing team when an SLA escalation asks for it; empty: that action is skipped (sla/teams.py).
-SLA_TEAM_REASSIGN_HOOK = env("SLA_TEAM_REASSIGN_HOOK", "")
+# to a routing team when an SLA escalation asks for it (sla/teams.py); empty: that action is skipped.
+SLA_TEAM_REASSIGN_HOOK = env("SLA_TEAM_REASSIGN_HOOK", "routing.services.manual.conversation_escalate")
 # An agent whose console sent no heartbeat for this long is offline.
 ROUTING_PRESENCE_TIMEOUT = timedelta(seconds=int(env("ROUTING_PRESENCE_TIMEOUT_SECONDS", "90")))
 

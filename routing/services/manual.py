@@ -100,8 +100,24 @@ def conversation_transfer(
 
     Durable because it holds routing's row locks: no caller may stretch them.
     """
-    now = now or timezone.now()
     _check_may_assign(actor)
+    return _team_transfer(conversation_id=conversation_id, team_id=team_id, actor=actor, now=now)
+
+
+@transaction.atomic(durable=True)
+def conversation_escalate(*, conversation_id: int, team_id: int, now: datetime | None = None) -> None:
+    """Move the conversation to a team because an SLA escalation says so (no person acts).
+    The SLA app calls it through SLA_TEAM_REASSIGN_HOOK, after the breach committed.
+
+    Durable for the same reason as `conversation_transfer`.
+    """
+    _team_transfer(conversation_id=conversation_id, team_id=team_id, actor=None, now=now)
+
+
+def _team_transfer(
+    *, conversation_id: int, team_id: int, actor: AbstractBaseUser | None, now: datetime | None
+) -> Assignment | None:
+    now = now or timezone.now()
     conversation = _conversation_for_change(conversation_id)
     team = Team.objects.filter(pk=team_id).first()
     if team is None:

@@ -142,3 +142,15 @@ def test_an_escalation_action_without_what_it_needs_is_invalid(policy):
     action = EscalationAction(policy=policy, action="add_tag")
     with pytest.raises(Exception, match="tag"):
         action.full_clean()
+
+
+def test_reassign_to_a_team_hands_the_conversation_to_routing(policy, conversation, breach):
+    """The default hook is routing's: the team's strategy picks one of its online agents."""
+    agent = factories.agent()
+    team = factories.team(members=[agent])
+    factories.escalation_action(policy=policy, action="reassign_team", team_id=team.pk)
+
+    breach()
+
+    conversation.refresh_from_db()
+    assert (conversation.team_id, conversation.assignee_id) == (team.pk, agent.user_id)
