@@ -285,3 +285,15 @@ CELERY_BEAT_SCHEDULE["sync-channels"] = {
     "task": "integrations.channels_sync",
     "schedule": timedelta(minutes=15),
 }
+
+# --- Agent console (issue 7) --------------------------------------------------------------
+# The console has its own sign-in page; the admin keeps its own.
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:inbox"
+LOGOUT_REDIRECT_URL = "console:login"
+# A Content-Security-Policy that forbids inline scripts on every page (helpdesk/csp.py).
+MIDDLEWARE = [*MIDDLEWARE, "helpdesk.csp.ContentSecurityPolicyMiddleware"]
+# Development serves static files straight from static/ and the apps, decided by DEBUG as set
+# at start-up: the test runner turns DEBUG off later, and the console's browser tests need its
+# scripts and styles. Production (DEBUG off from the start) serves what collectstatic gathered.
+WHITENOISE_USE_FINDERS = DEBUG

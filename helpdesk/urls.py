@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("sandbox/", include("integrations.sandbox_urls")),  # empty unless SANDBOX_PLATFORMS_ENABLED
+    path("", include("inbox.urls")),  # the agent console: / and /console/...
 ]

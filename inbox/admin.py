@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.db import models
 
-from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message, Note, Tag
+from inbox.models import (
+    Attachment,
+    CannedReply,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    Message,
+    Note,
+    Tag,
+)
 
 
 @admin.register(Tag)
@@ -83,3 +92,9 @@ class MessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["conversation", "author"]
     readonly_fields = ["channel", "platform_message_id", "platform_timestamp", "created_at", "edited_at", "deleted_at"]
     inlines = [AttachmentInline]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "body"]
+    search_fields = ["title", "body"]

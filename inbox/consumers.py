@@ -1,34 +1,119 @@
-"""Live updates for the console: events carry ids, the page fetches what it shows."""
+"""The console's websocket: live events for the conversations a user may see, and who else is
+viewing or typing in the conversation they have open.
 
+Domain events carry ids only; the page fetches what it shows through views that check access.
+"""
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from inbox.broadcast import ALL_INBOXES_GROUP
+from inbox.broadcast import conversation_group
+from inbox.console_selectors import console_groups, conversation_visible
+
+# What a console may say about the conversation it watches.
+VIEWER_STATES = ("viewing", "typing")
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
-    """Every inbox's events, for managers (staff). Per-team inboxes come with the console."""
+    """Subscribes a console to the groups of what its user may see: every inbox for managers,
+    their teams' inboxes and their own events for agents (console_groups). A user with no
+    console (neither staff nor an agent) is refused.
 
-    group: str | None = None
+    Client messages: `{"action": "watch", "conversation": id}` (checked like a page view),
+    `{"action": "viewing"}` / `{"action": "typing"}` about the watched one, `{"action":
+    "unwatch"}`. Other consoles watching it hear them as `viewer` events.
+    """
+
+    groups_joined: list[str]
+    watching: int | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
+        groups = await database_sync_to_async(console_groups)(user=user) if user else []
+        if not groups:
             await self.close()  # before accept(): the handshake is refused
             return
-        self.group = ALL_INBOXES_GROUP
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._unwatch()
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def _forward(self, event: dict) -> None:
-        await self.send_json(
-            {
-                "event": event["type"].replace(".", "-"),
-                **{key: value for key, value in event.items() if key != "type"},
-            }
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        if action == "watch":
+            await self._watch(content.get("conversation"))
+        elif action == "unwatch":
+            await self._unwatch()
+        elif action in VIEWER_STATES and self.watching is not None:
+            await self._announce(action)
+
+    async def _watch(self, conversation_id) -> None:
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+            return
+        allowed = await database_sync_to_async(conversation_visible)(
+            user=self.scope["user"], conversation_id=conversation_id
+        )
+        if not allowed:
+            await self.send_json({"event": "watch-refused", "conversation_id": conversation_id})
+            return
+        await self._unwatch()
+        self.watching = conversation_id
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        # Those already here answer a newcomer directly, so it learns who they are.
+        await self._announce("viewing", reply_to=self.channel_name)
+
+    async def _unwatch(self) -> None:
+        if self.watching is None:
+            return
+        await self._announce("left")
+        await self.channel_layer.group_discard(conversation_group(self.watching), self.channel_name)
+        self.watching = None
+
+    def _viewer_event(self, state: str, **extra) -> dict:
+        user = self.scope["user"]
+        return {
+            "type": "viewer.state",
+            "conversation_id": self.watching,
+            "user_id": user.pk,
+            "name": user.get_full_name() or user.get_username(),
+            "state": state,
+            "sender": self.channel_name,
+            **extra,
+        }
+
+    async def _announce(self, state: str, **extra) -> None:
+        await self.channel_layer.group_send(
+            conversation_group(self.watching), self._viewer_event(state, **extra)
         )
 
-    message_created = message_status = message_changed = _forward
+    async def viewer_state(self, event: dict) -> None:
+        if event["sender"] == self.channel_name or event["conversation_id"] != self.watching:
+            return
+        await self.send_json(
+            {
+                "event": "viewer",
+                **{key: event[key] for key in ("conversation_id", "user_id", "name", "state")},
+            }
+        )
+        if "reply_to" in event:
+            await self.channel_layer.send(event["reply_to"], self._viewer_event("viewing"))
+
+    async def dispatch(self, message: dict) -> None:
+        """Forward every domain event (`message.created`, `conversation.assigned`,
+        `sla.warning`...) as it is, ids only, so a new kind of event needs no handler here."""
+        if message["type"].startswith(("websocket.", "viewer.")):
+            await super().dispatch(message)
+            return
+        await self.send_json(
+            {
+                "event": message["type"].replace(".", "-"),
+                **{key: value for key, value in message.items() if key != "type"},
+            }
+        )

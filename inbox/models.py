@@ -232,3 +232,35 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on conversation {self.conversation_id}"
+
+
+class CannedReply(models.Model):
+    """A prepared answer an agent inserts into the composer. Placeholders such as
+    `{{customer.name}}` are filled in for the open conversation (see inbox.canned)."""
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField(help_text="Placeholders: {{customer.name}}, {{customer.first_name}}, {{agent.name}}, {{channel.name}}.")
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConversationRead(models.Model):
+    """How far one user has read a conversation. Messages are compared by id, not by time:
+    a platform's timestamp can be older than a message's arrival."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_message_id = models.BigIntegerField(help_text="The newest message when the user last read it.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="conversationread_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"User {self.user_id} read conversation {self.conversation_id}"

@@ -1,8 +1,14 @@
+import socket
+import threading
+from collections.abc import Iterator
+
 import pytest
+import uvicorn
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from helpdesk.management.commands.demo import server_started_wait
 from integrations.selectors import signing_channels_forget
 from tests import factories
 
@@ -17,6 +23,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "requires_redis" in item.keywords and not on_redis:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix, request, tmp_path_factory
+):
+    """Put the SQLite test database in a file when the run has browser tests: the live
+    server's threads write while the test reads, and the in-memory database's shared cache
+    fails such overlapping transactions at once ("database table is locked") where a file in
+    WAL mode lets them wait their turn."""
+    database = settings.DATABASES["default"]
+    browser_tests = any("e2e" in item.keywords for item in request.session.items)
+    if database["ENGINE"].endswith("sqlite3") and browser_tests:
+        database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +76,29 @@ def channel(db):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def asgi_server(transactional_db) -> Iterator[str]:
+    """Serve the ASGI app (HTTP and websockets) with uvicorn on a free port, in a thread of
+    this process, and return its base URL. The test database is shared: data committed by the
+    test is what the server sees, and the server's writes are the test's.
+
+    pytest-django's `live_server` needs a WSGI application, which this project does not have.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        "helpdesk.asgi:application", lifespan="off", access_log=False, log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        if not server_started_wait(server=server, stop=threading.Event(), timeout=15):
+            pytest.fail("uvicorn did not start")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

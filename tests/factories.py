@@ -240,3 +240,11 @@ def escalation_action(**overrides):
     if "policy" not in fields:
         fields["policy"] = sla_policy()
     return EscalationAction.objects.create(**fields)
+
+
+def canned_reply(**overrides):
+    from inbox.models import CannedReply
+
+    fields = {"title": f"Canned {next(_seq)}", "body": "Hi {{customer.first_name}}, thanks for writing!"}
+    fields.update(overrides)
+    return CannedReply.objects.create(**fields)

@@ -3,17 +3,13 @@ against the app served by uvicorn."""
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from io import StringIO
 
 import pytest
-import uvicorn
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from helpdesk.management.commands.demo import server_started_wait
 from inbox.models import Message
 from integrations.channels import InvalidChannel, channel_create
 from integrations.models import Channel, Platform
@@ -24,31 +20,6 @@ from tests import factories
 APP_SECRET = "app-secret-5f1c9a"
 VERIFY_TOKEN = "verify-token-2b7e"
 ACCESS_TOKEN = "access-token-88d0c4"
-
-
-@pytest.fixture
-def asgi_server(transactional_db) -> Iterator[str]:
-    """Serve the ASGI app with uvicorn on a free port and return its base URL.
-
-    pytest-django's `live_server` needs a WSGI application, which this project does not have.
-    Share it through tests/conftest.py when another module needs it.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        "helpdesk.asgi:application", lifespan="off", access_log=False, log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        if not server_started_wait(server=server, stop=threading.Event(), timeout=15):
-            pytest.fail("uvicorn did not start")
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 def _add_channel(*args: str) -> str:
