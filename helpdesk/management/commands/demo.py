@@ -336,12 +336,9 @@ class Command(BaseCommand):
 
     def _welcome(self, *, base_url: str, setup: DemoSetup, simulate: bool) -> None:
         write, bold = self.stdout.write, self.style.SUCCESS
-        write(
-            bold(
-                f"Admin: {base_url}/admin/  user: {ADMIN_USERNAME}  password: {setup.admin_password}"
-            )
-        )
-        write(f"Conversations: {base_url}/admin/inbox/conversation/")
+        write(bold(f"Login: user {ADMIN_USERNAME}  password {setup.admin_password}"))
+        write(bold(f"Agent console: {base_url}/"))
+        write(f"Admin:         {base_url}/admin/  (conversations: {base_url}/admin/inbox/conversation/)")
         write(f"API docs:      {base_url}/api/docs/")
         write("Sandbox channels:")
         for channel in setup.channels:
