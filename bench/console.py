@@ -24,12 +24,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.sla import CLOCK_COLUMNS, copy_rows  # noqa: E402  (needs the project on the path)
+from bench.common import database_recreate  # noqa: E402  (needs the project on the path)
+from bench.sla import CLOCK_COLUMNS, copy_rows  # noqa: E402
 
 DATABASE = "bench_console"
 CHANNELS = 10
@@ -39,12 +38,6 @@ WARM_UP = 20
 RESOLUTION_BUDGET = timedelta(hours=8)
 # Shares of the conversations: open, pending, then resolved.
 OPEN_SHARE, PENDING_SHARE = 0.3, 0.1
-
-
-def database_create(server_url: str) -> None:
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def django_setup(server_url: str) -> None:
@@ -338,7 +331,7 @@ def main() -> None:
     options = parser.parse_args()
     server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
-    database_create(server_url)
+    database_recreate(server_url=server_url, name=DATABASE)
     django_setup(server_url)
     from django.conf import settings
 

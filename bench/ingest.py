@@ -21,10 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import database_recreate, free_port  # noqa: E402  (needs the repository on sys.path)
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "bench_ingest"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -43,23 +43,11 @@ ENV = {
 }
 
 
-def recreate_database() -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
 def django_setup() -> None:
     os.environ.update(ENV)
     import django
 
     django.setup()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def deliveries(count: int, offset: int) -> list[tuple[bytes, dict]]:
@@ -135,7 +123,7 @@ def main() -> None:
     parser.add_argument("--celery-concurrency", type=int, default=2)
     args = parser.parse_args()
 
-    recreate_database()
+    database_recreate(server_url=PG, name=DB_NAME)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=ENV, check=True)
     django_setup()
     from helpdesk.celery import app as celery_app

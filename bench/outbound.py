@@ -13,7 +13,6 @@ Runs on a throwaway SQLite database; needs nothing else.
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -24,14 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import free_port  # noqa: E402  (needs the repository on sys.path)
+
 HOUR = 3600
 CONVERSATIONS = 100
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def django_setup(*, window_seconds: float) -> None:

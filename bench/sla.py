@@ -19,18 +19,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import database_recreate  # noqa: E402  (needs the repository on sys.path)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE = "bench_sla"
 # Django and the apps are imported inside the functions: the settings must first point at the
 # bench database (django_setup).
-
-
-def database_create(server_url: str) -> None:
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def django_setup(server_url: str) -> None:
@@ -243,7 +238,7 @@ def main() -> None:
     options = parser.parse_args()
     server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
-    database_create(server_url)
+    database_recreate(server_url=server_url, name=DATABASE)
     django_setup(server_url)
     from django.db import connection
     from django.utils import timezone
