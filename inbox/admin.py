@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 
+from helpdesk.errors import DomainError
 from inbox.models import (
     Attachment,
     CannedReply,
@@ -11,6 +12,7 @@ from inbox.models import (
     Note,
     Tag,
 )
+from inbox.triage import conversation_priority_set, conversation_status_set
 
 
 @admin.register(Tag)
@@ -67,6 +69,21 @@ class ConversationAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at", "last_message_at", "first_response_at", "resolved_at"]
     list_select_related = ["customer", "channel", "assignee"]
     inlines = [NoteInline, MessageInline]
+
+    def save_model(self, request, obj, form, change):
+        """Status and priority change through their services, so SLA clocks, routing queues
+        and live consoles follow; the other fields save as usual."""
+        changes = {name: getattr(obj, name) for name in ("status", "priority") if change and name in form.changed_data}
+        for name in changes:
+            setattr(obj, name, form.initial[name])
+        super().save_model(request, obj, form, change)
+        try:
+            if "status" in changes:
+                conversation_status_set(conversation_id=obj.pk, status=changes["status"])
+            if "priority" in changes:
+                conversation_priority_set(conversation_id=obj.pk, priority=changes["priority"])
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
 
     def save_formset(self, request, form, formset, change):
         notes = formset.save(commit=False)

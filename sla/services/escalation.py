@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation
+from inbox.triage import conversation_priority_set
 from sla import tasks
 from sla.models import ClockEvent, EscalationAction
-from sla.services.clocks import sla_on_priority_change
 
 _PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Conversation.Priority.values)}
 
@@ -21,10 +21,8 @@ Result = dict[str, str]
 def _raise_priority(conversation: Conversation, *, priority: str, now: datetime) -> Result:
     if _PRIORITY_RANK[conversation.priority] >= _PRIORITY_RANK[priority]:
         return {"result": "unchanged"}  # escalation only ever raises
-    # TODO(issue 7): call inbox.triage.conversation_priority_set once the console lands it.
-    Conversation.objects.filter(pk=conversation.pk).update(priority=priority, updated_at=now)
+    conversation_priority_set(conversation_id=conversation.pk, priority=priority, now=now)
     conversation.priority = priority
-    sla_on_priority_change(conversation_id=conversation.pk, now=now)
     return {"result": "done"}
 
 
@@ -32,7 +30,7 @@ def _reassign_team(conversation: Conversation, *, team_id: int) -> Result:
     if not settings.SLA_TEAM_REASSIGN_HOOK:
         return {
             "result": "skipped",
-            "reason": "SLA_TEAM_REASSIGN_HOOK is not set (routing: issue 5)",
+            "reason": "SLA_TEAM_REASSIGN_HOOK is not set",
         }
     tasks.sla_team_reassign_task.delay_on_commit(conversation_id=conversation.pk, team_id=team_id)
     return {"result": "requested"}

@@ -4,8 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sla.models import BusinessCalendar, Holiday, Policy
+from sla.models import BusinessCalendar, Clock, Holiday, Policy
+from sla.services.clocks import sla_on_customer_message
 from tests import factories
+from tests.sla.conftest import T0
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +164,22 @@ def test_there_is_one_default_policy(admin_client):
     assert "Another policy is already the default." in str(
         response.context["adminform"].form.errors
     )
+
+
+def test_admin_status_change_pauses_the_clocks_like_the_console(policy, conversation, client):
+    """A manager who parks a conversation in the admin pauses its SLA clocks too."""
+    sla_on_customer_message(conversation_id=conversation.pk, at=T0, now=T0)
+    client.force_login(factories.user(is_staff=True, is_superuser=True))
+    url = reverse("admin:inbox_conversation_change", args=[conversation.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and not isinstance(value, list)}
+    data.update({
+        "status": "pending", "customer": conversation.customer_id, "channel": conversation.channel_id,
+        "created_at_0": "2026-06-08", "created_at_1": "08:00:00",
+        "notes-TOTAL_FORMS": 0, "notes-INITIAL_FORMS": 0, "messages-TOTAL_FORMS": 0, "messages-INITIAL_FORMS": 0,
+    })
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert set(Clock.objects.filter(conversation=conversation).values_list("state", flat=True)) == {
+        Clock.State.PAUSED
+    }
