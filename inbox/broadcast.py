@@ -2,6 +2,7 @@
 
 import logging
 from functools import partial
+from uuid import uuid4
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -33,13 +34,20 @@ def _send(groups: tuple[str, ...], event: dict) -> None:
     async_to_sync(_group_send_all)(groups, event)
 
 
-def broadcast_on_commit(*, event_type: str, channel_id: int, conversation_id: int, **ids: int | str) -> None:
-    """Send `event_type` to the channel's inbox, all-inboxes and conversation groups on commit.
+def broadcast_on_commit(
+    *, event_type: str, channel_id: int, conversation_id: int, extra_groups: tuple[str, ...] = (), **ids: int | str
+) -> None:
+    """Send `event_type` to the channel's inbox, all-inboxes and conversation groups, and any
+    `extra_groups` (an agent's, a team's), on commit.
 
     Events carry ids only; a console fetches what it shows through views that check access.
-    A broadcast failure never undoes the change (robust on_commit): the console catches up on
-    reconnect.
+    Each carries an `event_id` too: a console in several of these groups receives the event
+    once per group and acts on it once. A broadcast failure never undoes the change (robust
+    on_commit): the console catches up on reconnect.
     """
-    event = {"type": event_type, "channel_id": channel_id, "conversation_id": conversation_id, **ids}
-    groups = (inbox_group(channel_id), ALL_INBOXES_GROUP, conversation_group(conversation_id))
+    event = {
+        "type": event_type, "event_id": uuid4().hex, "channel_id": channel_id, "conversation_id": conversation_id,
+        **ids,
+    }
+    groups = (inbox_group(channel_id), ALL_INBOXES_GROUP, conversation_group(conversation_id), *extra_groups)
     transaction.on_commit(partial(_send, groups, event), robust=True)

@@ -4,6 +4,8 @@ viewing or typing in the conversation they have open.
 Domain events carry ids only; the page fetches what it shows through views that check access.
 """
 
+from collections import deque
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -12,6 +14,9 @@ from inbox.console_selectors import console_groups, conversation_visible
 
 # What a console may say about the conversation it watches.
 VIEWER_STATES = ("viewing", "typing")
+
+
+RECENT_EVENTS = 256
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -26,8 +31,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     groups_joined: list[str]
     watching: int | None = None
+    # Ids of the latest events forwarded, to forward each once (see `dispatch`).
+    recent_events: deque[str]
 
     async def connect(self) -> None:
+        self.recent_events = deque(maxlen=RECENT_EVENTS)
         user = self.scope.get("user")
         groups = await database_sync_to_async(console_groups)(user=user) if user else []
         if not groups:
@@ -111,6 +119,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if message["type"].startswith(("websocket.", "viewer.")):
             await super().dispatch(message)
             return
+        # Joined to several groups an event goes to (an inbox, all inboxes, the open
+        # conversation, the agent's own), the console receives it once per group.
+        if message.get("event_id") in self.recent_events:
+            return
+        self.recent_events.append(message.get("event_id"))
         await self.send_json(
             {
                 "event": message["type"].replace(".", "-"),

@@ -31,7 +31,11 @@ def action_url(conversation: Conversation, action: str) -> str:
 
 def broadcasts(callbacks) -> list[dict]:
     """The events the committed callbacks sent, read from the partials' arguments."""
-    return [callback.args[1] for callback in callbacks if getattr(callback, "args", None)]
+    return [
+        {key: value for key, value in callback.args[1].items() if key != "event_id"}
+        for callback in callbacks
+        if getattr(callback, "args", None)
+    ]
 
 
 def test_resolving_answers_with_the_header_and_announces_the_change(

@@ -38,8 +38,29 @@ async def test_manager_hears_a_new_message_after_it_commits():
     channel = await sync_to_async(factories.channel)()
     message = await sync_to_async(message_ingest)(channel=channel, event=factories.inbound_event())
     event = await communicator.receive_json_from(timeout=5)
+    assert event.pop("event_id")
     assert event == {
         "event": "message-created", "channel_id": channel.pk, "conversation_id": message.conversation_id,
         "message_id": message.pk,
     }
+    await communicator.disconnect()
+
+
+async def test_an_event_reaching_several_of_the_consoles_groups_is_forwarded_once():
+    """An event sent to an inbox, all inboxes and the open conversation reaches a console
+    once per group it joined (here: twice through one group): it is forwarded once."""
+    from channels.layers import get_channel_layer
+
+    manager = await sync_to_async(factories.user)(is_staff=True)
+    channel = await sync_to_async(factories.channel)()
+    communicator = _communicator(manager)
+    assert (await communicator.connect())[0]
+    event = {"type": "conversation.changed", "event_id": "e-1", "channel_id": channel.pk, "conversation_id": 7}
+    layer = get_channel_layer()
+    await layer.group_send("inbox.all", event)
+    await layer.group_send("inbox.all", event)
+    await layer.group_send("inbox.all", {**event, "event_id": "e-2"})
+    assert (await communicator.receive_json_from(timeout=5))["event_id"] == "e-1"
+    assert (await communicator.receive_json_from(timeout=5))["event_id"] == "e-2"
+    assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()

@@ -19,7 +19,7 @@ def broadcasts(monkeypatch):
 
     def record(groups, event):
         with lock:
-            sent.append(event)
+            sent.append({key: value for key, value in event.items() if key != "event_id"})
 
     monkeypatch.setattr("inbox.broadcast._send", record)
     return sent
