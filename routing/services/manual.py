@@ -105,7 +105,9 @@ def conversation_transfer(
 
 
 @transaction.atomic(durable=True)
-def conversation_escalate(*, conversation_id: int, team_id: int, now: datetime | None = None) -> None:
+def conversation_escalate(
+    *, conversation_id: int, team_id: int, now: datetime | None = None
+) -> None:
     """Move the conversation to a team because an SLA escalation says so (no person acts).
     The SLA app calls it through SLA_TEAM_REASSIGN_HOOK, after the breach committed.
 

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from routing.capacity import DM, PUBLIC, Capacity, Load, capacity_kind
+from routing.models import Team
 from routing.strategies import (
     STRATEGIES,
     Candidate,
@@ -128,6 +129,4 @@ def test_comments_mentions_and_reviews_share_the_public_limit():
 
 
 def test_every_team_strategy_has_a_function():
-    from routing.models import Team
-
     assert set(STRATEGIES) == set(Team.Strategy.values)
