@@ -3,7 +3,7 @@ the periodic sweep that catches capacity freed outside routing."""
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
@@ -25,6 +25,8 @@ from routing.strategies import STRATEGIES, Candidate, eligible
 
 # Queued conversations are locked and matched this many at a time.
 QUEUE_PAGE = 100
+# How long ingest's own routing task has before the sweep routes a conversation itself.
+UNSEEN_GRACE = timedelta(minutes=1)
 
 
 def queues_drain_on_commit(*, team_ids: Iterable[int]) -> None:
@@ -138,11 +140,33 @@ def team_hand_back_offline(*, team_id: int, now: datetime | None = None) -> int:
     return len(conversations)
 
 
+def unseen_conversations_route(*, now: datetime, limit: int = 200) -> int:
+    """Route the active, unassigned conversations routing has never seen: their routing task
+    was lost (the broker was down when ingest committed). Younger ones are left to that task.
+    Return how many were routed."""
+    from routing.services.route import conversation_route  # route imports this module
+
+    unseen = list(
+        Conversation.objects.filter(
+            routing__isnull=True,
+            assignee__isnull=True,
+            status__in=Conversation.ACTIVE_STATUSES,
+            created_at__lte=now - UNSEEN_GRACE,
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for conversation_id in unseen:
+        conversation_route(conversation_id=conversation_id, now=now)
+    return len(unseen)
+
+
 def queues_sweep(*, now: datetime | None = None) -> None:
-    """Periodically: hand back offline agents' conversations in teams that ask for it, then
-    drain every queue, which also catches room freed outside routing (a resolved
-    conversation, an agent's capacity raised)."""
+    """Periodically: route conversations whose routing task was lost, hand back offline
+    agents' conversations in teams that ask for it, then drain every queue, which also
+    catches room freed outside routing (a resolved conversation, an agent's capacity raised)."""
     now = now or timezone.now()
+    unseen_conversations_route(now=now)
     for team_id in Team.objects.filter(hand_back_offline=True).values_list("pk", flat=True):
         team_hand_back_offline(team_id=team_id, now=now)
     queues_drain_on_commit(

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from inbox.models import Conversation
 from routing.models import Assignment
@@ -205,3 +206,19 @@ def test_sweep_drains_queues_after_room_freed_outside_routing(
 
     waiting.refresh_from_db()
     assert waiting.assignee_id == agent.pk
+
+
+def test_sweep_routes_a_conversation_whose_routing_task_was_lost(channel):
+    """Ingest's routing task never ran (the broker was down): the periodic sweep routes it."""
+    agent = factories.agent()
+    factories.team(channels=[channel], members=[agent])
+    now = timezone.now()
+    lost = factories.conversation(channel=channel, now=now - timedelta(minutes=5))
+    fresh = factories.conversation(channel=channel, now=now)
+
+    queues_sweep(now=now)
+
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.assignee_id == agent.pk
+    assert fresh.assignee_id is None  # still its own routing task's to do
