@@ -231,16 +231,18 @@
   function connect() {
     clearTimeout(retry);
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socketPath}`);
-    socket.addEventListener("open", () => {
+    const current = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socketPath}`);
+    socket = current;
+    current.addEventListener("open", () => {
       setState("open", "Live");
       attempts = 0;
       watchOpenConversation();
       if (everConnected) catchUp();
       everConnected = true;
     });
-    socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
-    socket.addEventListener("close", () => {
+    current.addEventListener("message", (message) => handle(JSON.parse(message.data)));
+    current.addEventListener("close", () => {
+      if (current !== socket) return; // dropped when the browser went offline: already handled
       setState("closed", "Reconnecting…");
       // Back off 1, 2, 4 ... 15 s, with jitter so that a restarted server is not stampeded.
       const delay = Math.min(15000, 1000 * 2 ** attempts) * (0.75 + Math.random() / 2);
@@ -249,11 +251,18 @@
     });
   }
 
-  // A socket can outlive the network quietly: drop it when the browser goes offline, and try
-  // again at once when it is back rather than at the next backoff step.
-  window.addEventListener("offline", () => socket.close());
+  // A socket can outlive the network quietly, and offline its closing handshake cannot
+  // finish: drop it at once when the browser goes offline, and connect again as soon as the
+  // network is back rather than at the next backoff step.
+  window.addEventListener("offline", () => {
+    const dropped = socket;
+    socket = null;
+    clearTimeout(retry);
+    setState("closed", "Offline");
+    if (dropped) dropped.close();
+  });
   window.addEventListener("online", () => {
-    if (socket.readyState === WebSocket.CLOSED) connect();
+    if (!socket || socket.readyState === WebSocket.CLOSED) connect();
   });
 
   // What changed while the socket was down is on screen in the list and the open
