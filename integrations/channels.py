@@ -15,8 +15,6 @@ from integrations.models import Channel, Platform
 
 # Telegram's rule for setWebhook's secret_token, which its header then carries.
 TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# Path of the fake Bluesky PDS (integrations.sandbox_urls) under PUBLIC_BASE_URL.
-SANDBOX_BLUESKY_PATH = "/sandbox/bluesky"
 SECRET_FIELDS = ("app_secret", "verify_token", "access_token")
 
 
@@ -26,11 +24,6 @@ class InvalidChannel(DomainError):
 
 class ChannelExists(Conflict):
     code = "channel_exists"
-
-
-def sandbox_bluesky_url(*, base_url: str) -> str:
-    """Return the XRPC base URL of the sandbox Bluesky PDS served by the app at `base_url`."""
-    return f"{base_url.rstrip('/')}{SANDBOX_BLUESKY_PATH}"
 
 
 def channel_platform_validate(*, platform: str) -> None:
@@ -96,8 +89,8 @@ def channel_create(
 ) -> Channel:
     """Validate and store a new channel; raise InvalidChannel or ChannelExists, storing nothing.
 
-    A sandbox Bluesky channel without an API base URL polls the sandbox PDS of this
-    deployment (PUBLIC_BASE_URL).
+    A sandbox channel without an API base URL talks to this deployment's fake platform
+    (`Channel.effective_api_base_url`).
     """
     account_id, name = account_id.strip(), name.strip()
     channel_platform_validate(platform=platform)
@@ -105,8 +98,6 @@ def channel_create(
     _text_validate(field="account_id", value=account_id, label="account id")
     channel_account_validate(platform=platform, account_id=account_id)
     channel_secrets_validate(platform=platform, app_secret=app_secret, access_token=access_token)
-    if sandbox and platform == Platform.BLUESKY and not api_base_url:
-        api_base_url = sandbox_bluesky_url(base_url=settings.PUBLIC_BASE_URL)
     channel_api_base_url_validate(api_base_url=api_base_url)
     try:
         with transaction.atomic():

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -65,7 +66,13 @@ class Channel(models.Model):
 
     @property
     def effective_api_base_url(self) -> str:
-        return (self.api_base_url or DEFAULT_API_BASE_URLS[self.platform]).rstrip("/")
+        """Where the channel's API calls go: its own URL if set; a sandbox channel never
+        reaches the real platform, but this deployment's fake one (integrations.sandbox_urls)."""
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/")
+        if self.mode == self.Mode.SANDBOX:
+            return f"{settings.PUBLIC_BASE_URL}/sandbox/{self.platform}"
+        return DEFAULT_API_BASE_URLS[self.platform]
 
     def webhook_path(self) -> str | None:
         """Path the platform posts to, or None for platforms that are polled."""

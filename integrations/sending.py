@@ -10,11 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from django.conf import settings
 from django.db import transaction
 
 from integrations.http import PlatformClient, TokenExpired
-from integrations.models import DEFAULT_API_BASE_URLS, Channel, Platform
+from integrations.models import Channel, Platform
 from integrations.outbound import Account, OutboundReply
 from integrations.platforms import adapter_for, bluesky
 
@@ -23,20 +22,6 @@ T = TypeVar("T")
 # keeps a session per channel, in memory only (a credential is never written unencrypted).
 SESSION_TTL_SECONDS = 30 * 60
 _sessions: dict[int, tuple[str, float]] = {}
-
-
-def sandbox_api_url(*, platform: str) -> str:
-    """Return where this deployment serves the fake API of `platform` (integrations.sandbox_urls)."""
-    return f"{settings.PUBLIC_BASE_URL}/sandbox/{platform}"
-
-
-def channel_api_url(channel: Channel) -> str:
-    """Return the API base URL for sending: a sandbox channel never reaches the real platform."""
-    if channel.api_base_url:
-        return channel.api_base_url.rstrip("/")
-    if channel.mode == Channel.Mode.SANDBOX:
-        return sandbox_api_url(platform=channel.platform)
-    return DEFAULT_API_BASE_URLS[channel.platform]
 
 
 def channel_client(channel: Channel, **options) -> PlatformClient:
@@ -54,7 +39,7 @@ def channel_client(channel: Channel, **options) -> PlatformClient:
 def channel_account(channel: Channel, *, client: PlatformClient, fresh: bool = False) -> Account:
     """Return who calls the API. A Bluesky account calls with a session JWT, opened with the
     app password (again when `fresh`)."""
-    base_url = channel_api_url(channel)
+    base_url = channel.effective_api_base_url
     credential = channel.access_token
     if channel.platform == Platform.BLUESKY:
         cached = _sessions.get(channel.pk)
