@@ -1,14 +1,14 @@
 """Tell live consoles about changes, after the transaction that made them commits."""
 
-import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from uuid import uuid4
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-
-logger = logging.getLogger(__name__)
 
 
 def inbox_group(channel_id: int) -> str:
@@ -22,16 +22,46 @@ def conversation_group(conversation_id: int) -> str:
 ALL_INBOXES_GROUP = "inbox.all"
 
 
-async def _group_send_all(groups: tuple[str, ...], event: dict) -> None:
+Broadcast = tuple[tuple[str, ...], dict]  # groups, event
+
+# The broadcasts of the innermost `broadcasts_batched()` block, when one is open.
+_batch: ContextVar[list[Broadcast] | None] = ContextVar("broadcast_batch", default=None)
+
+
+async def _group_send_all(broadcasts: list[Broadcast]) -> None:
     layer = get_channel_layer()
-    for group in groups:
-        await layer.group_send(group, event)
+    for groups, event in broadcasts:
+        for group in groups:
+            await layer.group_send(group, event)
 
 
-def _send(groups: tuple[str, ...], event: dict) -> None:
-    # One trip into the event loop for all groups: from sync code each async_to_sync call
-    # may start a loop and, with channels-redis, a connection of its own.
-    async_to_sync(_group_send_all)(groups, event)
+def _send(broadcasts: list[Broadcast]) -> None:
+    # One trip into the event loop for them all: from sync code each async_to_sync call
+    # starts a loop in a new thread and, with channels-redis, a connection of its own.
+    async_to_sync(_group_send_all)(broadcasts)
+
+
+@contextmanager
+def broadcasts_batched() -> Iterator[None]:
+    """Send the broadcasts registered in this block in one trip once the transaction commits;
+    none of them if the block raises. A block inside another hands its broadcasts to the
+    outer one when it ends.
+
+    Use it around a transaction, or around a savepoint whose failure the caller survives:
+    a savepoint rolled back inside the block, while the block goes on, does not take back
+    the broadcasts registered in it.
+    """
+    outer = _batch.get()
+    batch: list[Broadcast] = []
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if outer is not None:
+        outer.extend(batch)
+    elif batch:
+        transaction.on_commit(partial(_send, batch), robust=True)
 
 
 def broadcast_on_commit(
@@ -50,4 +80,8 @@ def broadcast_on_commit(
         **ids,
     }
     groups = (inbox_group(channel_id), ALL_INBOXES_GROUP, conversation_group(conversation_id), *extra_groups)
-    transaction.on_commit(partial(_send, groups, event), robust=True)
+    batch = _batch.get()
+    if batch is not None:
+        batch.append((groups, event))
+    else:
+        transaction.on_commit(partial(_send, [(groups, event)]), robust=True)

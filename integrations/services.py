@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from inbox.broadcast import broadcasts_batched
 from inbox.services import event_ingest
 from integrations.dispatch import enqueue_processing, processing_dispatch
 from integrations.models import Channel, WebhookEvent
@@ -124,7 +125,7 @@ def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str 
     if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return None if event is None else event.status
     try:
-        with transaction.atomic():
+        with transaction.atomic(), broadcasts_batched():  # one trip to the consoles per delivery
             acted = _events_ingest(event, now=now)
             status = WebhookEvent.Status.PROCESSED if acted else WebhookEvent.Status.IGNORED
             # In the same transaction: the event is marked done exactly when its effects commit.

@@ -32,9 +32,10 @@ def action_url(conversation: Conversation, action: str) -> str:
 def broadcasts(callbacks) -> list[dict]:
     """The events the committed callbacks sent, read from the partials' arguments."""
     return [
-        {key: value for key, value in callback.args[1].items() if key != "event_id"}
+        {key: value for key, value in event.items() if key != "event_id"}
         for callback in callbacks
         if getattr(callback, "args", None)
+        for _groups, event in callback.args[0]
     ]
 
 

@@ -17,9 +17,12 @@ def broadcasts(monkeypatch):
     sent: list[dict] = []
     lock = threading.Lock()
 
-    def record(groups, event):
+    def record(broadcasts):
         with lock:
-            sent.append({key: value for key, value in event.items() if key != "event_id"})
+            sent.extend(
+                {key: value for key, value in event.items() if key != "event_id"}
+                for _groups, event in broadcasts
+            )
 
     monkeypatch.setattr("inbox.broadcast._send", record)
     return sent
