@@ -175,6 +175,9 @@ SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
 SLA_TEAM_REASSIGN_HOOK = env("SLA_TEAM_REASSIGN_HOOK", "routing.services.manual.conversation_escalate")
 # An agent whose console sent no heartbeat for this long is offline.
 ROUTING_PRESENCE_TIMEOUT = timedelta(seconds=int(env("ROUTING_PRESENCE_TIMEOUT_SECONDS", "90")))
+# Longest a process routes on its snapshot of rules and teams without looking again; changes
+# saved through models reach every process sharing the cache at once (routing/config.py).
+ROUTING_CONFIG_MAX_AGE = int(env("ROUTING_CONFIG_MAX_AGE_SECONDS", "30"))
 
 # --- Product behaviour --------------------------------------------------------------------
 # Serve fake platform endpoints under /sandbox/ (the Bluesky PDS that sandbox channels poll).

@@ -117,6 +117,12 @@ class Conversation(models.Model):
             models.Index(fields=["-last_message_at", "-id"], name="conversation_activity"),
             models.Index(fields=["channel", "customer", "thread_key", "-created_at"], name="conversation_thread"),
             models.Index(fields=["status", "-last_message_at"], name="conversation_status_activity"),
+            # Routing counts each agent's load here: resolved conversations pile up, these not.
+            models.Index(
+                fields=["assignee", "source"],
+                condition=Q(status__in=["open", "pending"]),
+                name="conversation_assignee_load",
+            ),
         ]
         ordering = ["-last_message_at", "-id"]
 

@@ -1,7 +1,9 @@
 """Inbox state changes. Ingest turns normalized platform events into customers,
 conversations and messages, idempotently: the database's unique constraints settle races."""
 
+import logging
 from datetime import datetime
+from enum import Enum
 from functools import partial
 from uuid import UUID
 
@@ -11,7 +13,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from inbox.broadcast import broadcast_on_commit
+from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
 from inbox.replies import reply_mark_sent
 from integrations.models import Channel
@@ -24,8 +26,11 @@ from integrations.platforms.base import (
     Sender,
     StatusReceipt,
 )
+from routing.services import new_conversation_route
 from routing.tasks import conversation_route_task
 from sla.services.clocks import sla_on_agent_reply, sla_on_customer_message
+
+logger = logging.getLogger(__name__)
 
 # Receipts only move a message forward along this order, never back.
 DELIVERY_ORDER = [
@@ -103,18 +108,26 @@ def customer_identity_upsert(*, platform: str, sender: Sender) -> CustomerIdenti
     return identity
 
 
+class Start(Enum):
+    """How a message found its thread's active conversation."""
+
+    NONE = "none"  # it was open or pending already
+    CREATED = "created"
+    REOPENED = "reopened"
+
+
 def _thread_conversation(
     *, channel: Channel, customer: Customer, thread_key: str, source: str, at: datetime, now: datetime,
     defaults: dict, reopen: bool,
-) -> tuple[Conversation, bool]:
+) -> tuple[Conversation, Start]:
     """Return the thread's active conversation: the open or pending one, else the resolved one
     reopened (when `reopen` and within the window), else a new one linked to the last; and
-    whether it (re)started just now."""
+    how it started."""
     thread = Conversation.objects.filter(channel=channel, customer=customer, thread_key=thread_key)
     for _ in range(THREAD_RACE_RETRIES):
         active = thread.filter(status__in=Conversation.ACTIVE_STATUSES).first()
         if active is not None:
-            return active, False
+            return active, Start.NONE
         latest = thread.order_by("-created_at", "-id").first()
         try:
             with transaction.atomic():
@@ -130,16 +143,16 @@ def _thread_conversation(
                     )
                     if reopened:
                         latest.refresh_from_db()
-                        return latest, True
+                        return latest, Start.REOPENED
                     continue  # someone else reopened or closed it meanwhile: look again
                 created = Conversation.objects.create(
                     channel=channel, customer=customer, thread_key=thread_key, source=source, previous=latest,
                     created_at=at, updated_at=now, last_message_at=at, **defaults,
                 )
-                return created, True
+                return created, Start.CREATED
         except IntegrityError:
             continue  # a concurrent worker opened this thread's conversation first: use it
-    return thread.get(status__in=Conversation.ACTIVE_STATUSES), False
+    return thread.get(status__in=Conversation.ACTIVE_STATUSES), Start.NONE
 
 
 def _conversation_touch(*, conversation: Conversation, at: datetime, now: datetime, customer_wrote: bool) -> None:
@@ -174,7 +187,28 @@ def _message_create(*, conversation: Conversation, channel: Channel, platform_me
         return None
 
 
+def _route_after_commit(conversation: Conversation) -> None:
+    transaction.on_commit(partial(conversation_route_task.delay, conversation_id=conversation.pk), robust=True)
+
+
+def _new_conversation_route(
+    *, conversation: Conversation, channel: Channel, customer: Customer, text: str, now: datetime
+) -> None:
+    """Route a conversation ingest just opened, in this transaction: it appears assigned, and
+    routing has nothing to read back. Routing must never cost ingest its message, so a failure
+    is rolled back to a savepoint and the routing task tries again after commit."""
+    try:
+        with broadcasts_batched(), transaction.atomic():
+            new_conversation_route(
+                conversation=conversation, platform=channel.platform, first_message=text, customer=customer, now=now
+            )
+    except Exception:  # noqa: BLE001  (logged; the task and the routing sweep route it again)
+        logger.exception("Routing new conversation %s failed; its task will try again", conversation.pk)
+        _route_after_commit(conversation)
+
+
 @transaction.atomic
+@broadcasts_batched()
 def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | None = None) -> Message:
     """Store a customer's message once, in its thread's conversation."""
     now = now or timezone.now()
@@ -182,7 +216,7 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
     if existing is not None:
         return existing  # redelivery
     customer = customer_identity_upsert(platform=channel.platform, sender=event.sender).customer
-    conversation, started = _thread_conversation(
+    conversation, start = _thread_conversation(
         channel=channel, customer=customer, thread_key=_clip(Conversation, "thread_key", event.thread_key),
         source=event.source, at=event.timestamp, now=now, reopen=True,
         defaults={
@@ -203,10 +237,12 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
     _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=True)
     sla_on_customer_message(conversation_id=conversation.pk, at=event.timestamp, now=now)
-    if started:
-        # A new or reopened conversation needs an agent. Routing takes row locks of its own,
-        # so it runs as its own task after this commits; a failed enqueue must not undo ingest.
-        transaction.on_commit(partial(conversation_route_task.delay, conversation_id=conversation.pk), robust=True)
+    if start is Start.CREATED:
+        _new_conversation_route(conversation=conversation, channel=channel, customer=customer, text=event.text, now=now)
+    elif start is Start.REOPENED:
+        # Whether the assignee keeps it needs a lock on their row that may wait: that is for
+        # routing's own transaction, after this commits. A failed enqueue must not undo ingest.
+        _route_after_commit(conversation)
     broadcast_on_commit(
         event_type="message.created", channel_id=channel.pk, conversation_id=conversation.pk, message_id=message.pk
     )

@@ -189,8 +189,10 @@ class Rule(models.Model):
 
 
 class ConversationRouting(models.Model):
-    """What routing decided for a conversation the first time it saw it; a reopened or queued
-    conversation is routed again on the same decision rather than on rules edited since."""
+    """What routing decided for a conversation the first time it saw it, when a rule chose its
+    team or required skills; a reopened or queued conversation is routed again on the same
+    decision rather than on rules edited since. A conversation without one that has a team
+    was routed by the team's strategy alone."""
 
     conversation = models.OneToOneField(
         Conversation, primary_key=True, on_delete=models.CASCADE, related_name="routing"

@@ -1,18 +1,18 @@
 """Reads for routing, the console and the API."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     Expression,
     F,
     OrderBy,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -24,11 +24,12 @@ from django.db.models.functions import RowNumber
 from helpdesk.errors import NotFound
 from inbox.models import Conversation, Customer, Message
 from routing.capacity import DM, Capacity, Load
-from routing.models import Agent, AgentSkill, Assignment, RequiredSkill, Rule, Team
+from routing.config import ConfigSnapshot
+from routing.models import Agent, AgentSkill, Assignment, RequiredSkill, Team
 from routing.permissions import can_assign
-from routing.presence import online_q
+from routing.presence import Presence, presence_cutoff
 from routing.rules import Facts
-from routing.strategies import Candidate
+from routing.strategies import RECENCY, Candidate, Recency
 from sla.selectors import nearest_deadline
 
 PRIORITY_RANK = Case(
@@ -73,70 +74,165 @@ def team_queue_positions(*, team_id: int) -> QuerySet[Conversation]:
     )
 
 
+# Routing's hot path reads in hand-written SQL: for each routed conversation the ORM spent more
+# time building these statements than the database spent running them (bench/routing.py).
+_CONVERSATION = Conversation._meta.db_table
+_AGENT = Agent._meta.db_table
+_MEMBERS = Team.members.through._meta.db_table
+_ASSIGNMENT = Assignment._meta.db_table
+_AGENT_SKILL = AgentSkill._meta.db_table
+_ACTIVE = ", ".join(["%s"] * len(Conversation.ACTIVE_STATUSES))
+
+# Counted over the partial index of active conversations (inbox.Conversation.Meta).
+_LOADS_SQL = (
+    f"SELECT assignee_id, COUNT(*), SUM(CASE WHEN source = %s THEN 1 ELSE 0 END) "  # noqa: S608  (table names from the models)
+    f"FROM {_CONVERSATION} WHERE status IN ({_ACTIVE}) AND assignee_id IN ({{agents}}) "
+    "GROUP BY assignee_id"
+)
+# Timestamps as text: parsing it is several times cheaper than Django's loader for them.
+_LAST_IN_TEAM = (
+    f"CAST((SELECT MAX(s.assigned_at) FROM {_ASSIGNMENT} s "  # noqa: S608  (table names from the models)
+    "WHERE s.agent_id = a.user_id AND s.team_id = m.team_id) AS TEXT)"
+)
+_LAST_ANYWHERE = (
+    f"CAST((SELECT MAX(s.assigned_at) FROM {_ASSIGNMENT} s WHERE s.agent_id = a.user_id) AS TEXT)"  # noqa: S608
+)
+_CANDIDATES_SQL = (
+    "SELECT a.user_id, a.capacity, a.dm_capacity, a.public_capacity, {last_in_team}, "  # noqa: S608  (table names from the models)
+    f"{{last_anywhere}}, "
+    f"(SELECT COUNT(*) FROM {_CONVERSATION} c WHERE c.assignee_id = a.user_id AND c.status IN ({_ACTIVE})), "
+    f"(SELECT COUNT(*) FROM {_CONVERSATION} c WHERE c.assignee_id = a.user_id AND c.status IN ({_ACTIVE}) "
+    "AND c.source = %s) "
+    f"FROM {_AGENT} a JOIN {_MEMBERS} m ON m.agent_id = a.user_id "
+    "WHERE m.team_id = %s AND a.presence = %s AND a.last_heartbeat_at >= %s"
+)
+_SKILLS_SQL = f"SELECT agent_id, skill_id, level FROM {_AGENT_SKILL} WHERE agent_id IN ({{agents}})"  # noqa: S608
+
+
+_ONLINE_AGENT_SQL = (
+    f"SELECT user_id, capacity, dm_capacity, public_capacity FROM {_AGENT} "  # noqa: S608  (table names from the models)
+    "WHERE user_id IN ({agents}) AND presence = %s AND last_heartbeat_at >= %s "
+    "ORDER BY CASE user_id {ranks} END LIMIT 1"
+)
+# Agents tried per locking statement: usually the first is free, and a short list keeps the
+# statement cheap to build and to sort.
+LOCK_WINDOW = 4
+
+
+def _placeholders(values: Collection) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _timestamp_param(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _timestamp_column(value: str | None) -> datetime | None:
+    """A timestamp a raw query cast to text: PostgreSQL's carries its offset; SQLite's is the
+    text Django stored, in UTC."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def open_loads(*, agent_ids: Iterable[int]) -> dict[int, Load]:
     """Each agent's open and pending conversations, split by capacity kind."""
     agent_ids = list(agent_ids)
-    rows = (
-        Conversation.objects.filter(
-            assignee_id__in=agent_ids, status__in=Conversation.ACTIVE_STATUSES
-        )
-        .values("assignee_id")
-        .annotate(total=Count("pk"), dm=Count("pk", filter=Q(source=DM)))
-        .order_by()
-    )
     loads = dict.fromkeys(agent_ids, Load())
-    for row in rows:
-        loads[row["assignee_id"]] = Load(dm=row["dm"], public=row["total"] - row["dm"])
+    if agent_ids:
+        sql = _LOADS_SQL.format(agents=_placeholders(agent_ids))
+        for agent_id, total, dm in _rows(sql, [DM, *Conversation.ACTIVE_STATUSES, *agent_ids]):
+            loads[agent_id] = Load(dm=dm, public=total - dm)
     return loads
 
 
-def _latest_assignment_at(**filters) -> Subquery:
-    return Subquery(
-        Assignment.objects.filter(agent=OuterRef("pk"), **filters)
-        .order_by("-assigned_at")
-        .values("assigned_at")[:1]
+@cache
+def _online_agent_sql(count: int, *, skip_locked: bool) -> str:
+    sql = _ONLINE_AGENT_SQL.format(
+        agents=_placeholders(range(count)),
+        ranks=" ".join(f"WHEN %s THEN {rank}" for rank in range(count)),
+    )
+    return sql + " FOR UPDATE SKIP LOCKED" if skip_locked else sql
+
+
+def first_online_agent_locked(
+    *, agent_ids: Sequence[int], now: datetime
+) -> tuple[int, Capacity] | None:
+    """Lock the row of the first agent in `agent_ids` who is online and whose row no other
+    transaction holds (SKIP LOCKED: it is assigning to them, and waiting would queue routing
+    workers behind each other); return their id and capacity, or None. One statement for
+    every LOCK_WINDOW agents skipped. For services, inside their transaction; SQLite takes no
+    row locks, its writers run one at a time."""
+    cutoff = _timestamp_param(presence_cutoff(now))
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for start in range(0, len(agent_ids), LOCK_WINDOW):
+        window = agent_ids[start : start + LOCK_WINDOW]
+        sql = _online_agent_sql(len(window), skip_locked=skip_locked)
+        rows = _rows(sql, [*window, Presence.ONLINE, cutoff, *window])
+        if rows:
+            agent_id, capacity, dm_capacity, public_capacity = rows[0]
+            return agent_id, Capacity(total=capacity, dm=dm_capacity, public=public_capacity)
+    return None
+
+
+def _agent_skills(
+    *, agent_ids: list[int], skill_ids: Collection[int] | None
+) -> dict[int, dict[int, int]]:
+    skills: dict[int, dict[int, int]] = {agent_id: {} for agent_id in agent_ids}
+    if not agent_ids or (skill_ids is not None and not skill_ids):
+        return skills
+    sql, params = _SKILLS_SQL.format(agents=_placeholders(agent_ids)), list(agent_ids)
+    if skill_ids is not None:
+        sql += f" AND skill_id IN ({_placeholders(skill_ids)})"
+        params.extend(skill_ids)
+    for agent_id, skill_id, level in _rows(sql, params):
+        skills[agent_id][skill_id] = level
+    return skills
+
+
+@cache
+def _candidates_sql(recency: str | None) -> str:
+    return _CANDIDATES_SQL.format(
+        last_in_team=_LAST_IN_TEAM if recency == Recency.TEAM else "NULL",
+        last_anywhere=_LAST_ANYWHERE if recency == Recency.ANYWHERE else "NULL",
     )
 
 
 def team_candidates(
-    *, team_id: int, now: datetime, skill_ids: Collection[int] | None = None
+    *, team: Team, now: datetime, skill_ids: Collection[int] | None = None
 ) -> list[Candidate]:
-    """The team's online members with their capacity, load, last assignments and skills (only
-    those in `skill_ids`, the ones the conversations at hand require; all when None)."""
-    rows = list(
-        Agent.objects.filter(online_q(now), teams=team_id)
-        .annotate(
-            last_team_assignment_at=_latest_assignment_at(team_id=team_id),
-            last_assignment_at=_latest_assignment_at(),
-        )
-        .values_list(
-            "pk",
-            "capacity",
-            "dm_capacity",
-            "public_capacity",
-            "last_team_assignment_at",
-            "last_assignment_at",
-        )
+    """The team's online members with their capacity, load, skills (only those in
+    `skill_ids`, the ones the conversations at hand require; all when None) and the last
+    assignment the team's strategy ranks by (the other is left out)."""
+    rows = _rows(
+        _candidates_sql(RECENCY[team.strategy]),
+        [
+            *Conversation.ACTIVE_STATUSES,
+            *Conversation.ACTIVE_STATUSES,
+            DM,
+            team.pk,
+            Presence.ONLINE,
+            _timestamp_param(presence_cutoff(now)),
+        ],
     )
-    agent_ids = [row[0] for row in rows]
-    loads = open_loads(agent_ids=agent_ids)
-    skills: dict[int, dict[int, int]] = {agent_id: {} for agent_id in agent_ids}
-    if skill_ids is None or skill_ids:
-        agent_skills = AgentSkill.objects.filter(agent_id__in=agent_ids)
-        if skill_ids is not None:
-            agent_skills = agent_skills.filter(skill_id__in=skill_ids)
-        for agent_id, skill_id, level in agent_skills.values_list("agent_id", "skill_id", "level"):
-            skills[agent_id][skill_id] = level
+    skills = _agent_skills(agent_ids=[row[0] for row in rows], skill_ids=skill_ids)
     return [
         Candidate(
             agent_id=agent_id,
             capacity=Capacity(total=capacity, dm=dm_capacity, public=public_capacity),
-            load=loads[agent_id],
+            load=Load(dm=dm, public=total - dm),
             skills=skills[agent_id],
-            last_team_assignment_at=last_team_at,
-            last_assignment_at=last_at,
+            last_team_assignment_at=_timestamp_column(last_team_at),
+            last_assignment_at=_timestamp_column(last_at),
         )
-        for agent_id, capacity, dm_capacity, public_capacity, last_team_at, last_at in rows
+        for agent_id, capacity, dm_capacity, public_capacity, last_team_at, last_at, total, dm in rows
     ]
 
 
@@ -164,11 +260,15 @@ def stored_requirements(*, conversations: Iterable[Conversation]) -> dict[int, R
     return requirements
 
 
-def active_rules() -> list[Rule]:
-    return list(Rule.objects.filter(is_active=True).prefetch_related("customer_tags", "add_tags"))
+def customer_tag_ids(*, customer_id: int) -> frozenset[int]:
+    return frozenset(
+        Customer.tags.through.objects.filter(customer_id=customer_id).values_list(
+            "tag_id", flat=True
+        )
+    )
 
 
-def routing_facts(*, conversation_id: int, rules: list[Rule]) -> Facts:
+def routing_facts(*, conversation_id: int, config: ConfigSnapshot) -> Facts:
     """The conversation as rules see it; its first message and the customer's tags are read
     only when some rule looks at them."""
     first_message = (
@@ -178,11 +278,7 @@ def routing_facts(*, conversation_id: int, rules: list[Rule]) -> Facts:
     )
     row = (
         Conversation.objects.filter(pk=conversation_id)
-        .annotate(
-            first_message=Subquery(first_message)
-            if any(rule.keywords for rule in rules)
-            else Value("")
-        )
+        .annotate(first_message=Subquery(first_message) if config.uses_keywords else Value(""))
         .values(
             "channel_id",
             "channel__platform",
@@ -196,13 +292,6 @@ def routing_facts(*, conversation_id: int, rules: list[Rule]) -> Facts:
         )
         .get()
     )
-    customer_tag_ids: frozenset[int] = frozenset()
-    if any(rule.customer_tags.all() for rule in rules):
-        customer_tag_ids = frozenset(
-            Customer.tags.through.objects.filter(customer_id=row["customer_id"]).values_list(
-                "tag_id", flat=True
-            )
-        )
     return Facts(
         platform=row["channel__platform"],
         channel_id=row["channel_id"],
@@ -211,16 +300,10 @@ def routing_facts(*, conversation_id: int, rules: list[Rule]) -> Facts:
         sentiment=row["sentiment"],
         priority=row["priority"],
         first_message=row["first_message"] or "",
-        customer_tag_ids=customer_tag_ids,
+        customer_tag_ids=customer_tag_ids(customer_id=row["customer_id"])
+        if config.uses_customer_tags
+        else frozenset(),
     )
-
-
-def routing_team(*, team_id: int | None, channel_id: int) -> Team | None:
-    """The conversation's team; without one, the team that gets the channel's conversations
-    when no rule chooses: the oldest of those serving it."""
-    if team_id is not None:
-        return Team.objects.filter(pk=team_id).first()
-    return Team.objects.filter(channels=channel_id).order_by("pk").first()
 
 
 @dataclass(frozen=True)

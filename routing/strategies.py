@@ -7,6 +7,7 @@ holds the best agent's row lock, the service tries the next one.
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from routing.capacity import Capacity, Load
 
@@ -42,11 +43,10 @@ def eligible(
 ) -> list[Candidate]:
     """Keep those with room for a conversation of `kind` and every required skill at its level,
     each with its skill level for this conversation."""
-    return [
-        replace(candidate, skill_level=sum(candidate.skills[skill] for skill in required))
-        for candidate in candidates
-        if candidate.capacity.has_room(candidate.load, kind) and candidate.has_skills(required)
-    ]
+    fit = [c for c in candidates if c.capacity.has_room(c.load, kind) and c.has_skills(required)]
+    if not required:
+        return fit  # every skill level is 0
+    return [replace(c, skill_level=sum(c.skills[skill] for skill in required)) for c in fit]
 
 
 def round_robin(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -73,9 +73,21 @@ def load_balanced(candidates: Sequence[Candidate]) -> list[Candidate]:
 
 Strategy = Callable[[Sequence[Candidate]], list[Candidate]]
 
+
+class Recency(StrEnum):
+    """Which last assignment a strategy ranks by, so the candidates query reads only that."""
+
+    TEAM = "team"  # the last one in the team
+    ANYWHERE = "anywhere"
+
 # Keyed by Team.Strategy values.
 STRATEGIES: dict[str, Strategy] = {
     "round-robin": round_robin,
     "skill-based": skill_based,
     "load-balanced": load_balanced,
+}
+RECENCY: dict[str, Recency | None] = {
+    "round-robin": Recency.TEAM,
+    "skill-based": None,
+    "load-balanced": Recency.ANYWHERE,
 }

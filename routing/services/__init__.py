@@ -9,7 +9,7 @@ from routing.services.queue import (
     queues_sweep,
     team_hand_back_offline,
 )
-from routing.services.route import conversation_route
+from routing.services.route import conversation_route, new_conversation_route
 
 __all__ = [
     "agent_heartbeat",
@@ -17,6 +17,7 @@ __all__ = [
     "conversation_assign",
     "conversation_route",
     "conversation_transfer",
+    "new_conversation_route",
     "queue_drain",
     "queues_drain_on_commit",
     "queues_sweep",

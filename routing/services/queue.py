@@ -51,8 +51,8 @@ def _has_any_room(candidate: Candidate) -> bool:
     return any(candidate.capacity.has_room(candidate.load, kind) for kind in (DM, PUBLIC))
 
 
-def _locked_candidates(*, team_id: int, now: datetime) -> list[Candidate]:
-    candidates = [c for c in team_candidates(team_id=team_id, now=now) if _has_any_room(c)]
+def _locked_candidates(*, team: Team, now: datetime) -> list[Candidate]:
+    candidates = [c for c in team_candidates(team=team, now=now) if _has_any_room(c)]
     # Blocking locks, taken in id order: two drains of teams sharing agents wait for each other
     # instead of deadlocking, and routing workers skip these agents until this commits.
     locked = list(
@@ -88,7 +88,7 @@ def queue_drain(*, team_id: int, now: datetime | None = None) -> list[Assignment
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         return []
-    candidates = _locked_candidates(team_id=team_id, now=now)
+    candidates = _locked_candidates(team=team, now=now)
     strategy = STRATEGIES[team.strategy]
     assignments: list[Assignment] = []
     passed_over: list[int] = []
@@ -141,14 +141,15 @@ def team_hand_back_offline(*, team_id: int, now: datetime | None = None) -> int:
 
 
 def unseen_conversations_route(*, now: datetime, limit: int = 200) -> int:
-    """Route the active, unassigned conversations routing has never seen: their routing task
-    was lost (the broker was down when ingest committed). Younger ones are left to that task.
-    Return how many were routed."""
+    """Route the active conversations routing has never seen (no team, no assignee, no
+    decision stored): their routing failed inside ingest and its task was lost (the broker
+    was down). Younger ones are left to that task. Return how many were routed."""
     from routing.services.route import conversation_route  # route imports this module
 
     unseen = list(
         Conversation.objects.filter(
             routing__isnull=True,
+            team__isnull=True,
             assignee__isnull=True,
             status__in=Conversation.ACTIVE_STATUSES,
             created_at__lte=now - UNSEEN_GRACE,

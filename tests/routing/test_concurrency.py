@@ -5,6 +5,7 @@ import os
 import random
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from inbox.models import Conversation, Customer, Message
+from inbox.services import message_ingest
+from integrations.models import Channel
+from integrations.platforms.base import InboundMessage, Sender
 from routing.capacity import DM, PUBLIC, Load, capacity_kind
 from routing.models import Agent, Assignment, Team
 from routing.presence import Presence
@@ -23,11 +27,12 @@ WORKERS = 8
 CONVERSATIONS = 2000
 AGENTS = 20
 SEED = 20261120
+SOURCES = ["dm", "dm", "comment", "mention"]
 
 
-def _seed(rng: random.Random) -> tuple[list[int], list[int]]:
-    """Three teams (one per strategy, overlapping members), skill rules, and 2,000 new
-    conversations; return the conversation and agent ids."""
+def _seed_routing(rng: random.Random) -> tuple[list[Channel], list[int]]:
+    """Three teams (one per strategy, overlapping members) and skill rules; return the
+    channels and the agent ids."""
     channels = [factories.channel() for _ in range(3)]
     skills = [factories.skill() for _ in range(4)]
     agents = []
@@ -49,13 +54,22 @@ def _seed(rng: random.Random) -> tuple[list[int], list[int]]:
             required_skill=skill,
             required_level=rng.randint(1, 3),
         )
+    return channels, [a.pk for a in agents]
+
+
+def _message_text(rng: random.Random) -> str:
+    return f"about topic{rng.randrange(8)}"  # topics 4-7 need no skill
+
+
+def _new_conversations(rng: random.Random, channels: list[Channel]) -> list[int]:
+    """2,000 conversations stored without routing, as if their routing tasks were pending."""
     now = timezone.now()
     customers = Customer.objects.bulk_create(Customer() for _ in range(CONVERSATIONS))
     conversations = Conversation.objects.bulk_create(
         Conversation(
             channel=rng.choice(channels),
             customer=customer,
-            source=rng.choice(["dm", "dm", "comment", "mention"]),
+            source=rng.choice(SOURCES),
             priority=rng.choice(Conversation.Priority.values),
             created_at=now - timedelta(seconds=i),
             updated_at=now,
@@ -69,13 +83,39 @@ def _seed(rng: random.Random) -> tuple[list[int], list[int]]:
             channel_id=conversation.channel_id,
             direction=Message.Direction.INBOUND,
             sender_type=Message.SenderType.CUSTOMER,
-            content=f"about topic{rng.randrange(8)}",  # topics 4-7 need no skill
+            content=_message_text(rng),
             platform_message_id=f"m-{conversation.pk}",
             created_at=now,
         )
         for conversation in conversations
     )
-    return [c.pk for c in conversations], [a.pk for a in agents]
+    return [c.pk for c in conversations]
+
+
+def _new_messages(rng: random.Random, channels: list[Channel]) -> list[tuple[int, InboundMessage]]:
+    """2,000 first messages of new customers, each to open a conversation that ingest routes."""
+    messages = []
+    for i in range(CONVERSATIONS):
+        channel, source = rng.choice(channels), rng.choice(SOURCES)
+        event = factories.inbound_event(
+            account_id=channel.account_id,
+            platform_message_id=f"m-{i}",
+            source=source,
+            thread_key="" if source == DM else f"post-{i % 50}",
+            sender=Sender(external_id=f"customer-{i}"),
+            text=_message_text(rng),
+        )
+        messages.append((channel.pk, event))
+    return messages
+
+
+def _route(conversation_id: int) -> None:
+    conversation_route(conversation_id=conversation_id)
+
+
+def _ingest(message: tuple[int, InboundMessage]) -> None:
+    channel_id, event = message
+    message_ingest(channel=Channel.objects.get(pk=channel_id), event=event)
 
 
 def _close_connections_and_pool() -> None:
@@ -86,12 +126,12 @@ def _close_connections_and_pool() -> None:
         connection.close_pool()
 
 
-def _work(index: int, conversation_ids: list[int], agent_ids: list[int]) -> None:
-    """Route a share of the conversations while flipping agents online, away and offline."""
+def _work(index: int, arrive: Callable, items: list, agent_ids: list[int]) -> None:
+    """Let a share of the conversations arrive while flipping agents online, away and offline."""
     rng = random.Random(SEED + index)
     try:
-        for n, conversation_id in enumerate(conversation_ids):
-            conversation_route(conversation_id=conversation_id)
+        for n, item in enumerate(items):
+            arrive(item)
             if n % 8 == 0:
                 agent_id, change = rng.choice(agent_ids), rng.random()
                 if change < 0.5:
@@ -126,12 +166,23 @@ def _replay_capacity_violations(agents: dict[int, Agent]) -> list[tuple[int, int
 
 @pytest.mark.requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_eight_workers_route_2000_conversations_without_double_assignment_or_overload():
-    conversation_ids, agent_ids = _seed(random.Random(SEED))
+@pytest.mark.parametrize(
+    ("arrive", "items"),
+    [(_route, _new_conversations), (_ingest, _new_messages)],
+    ids=["routing-tasks", "ingest"],
+)
+def test_eight_workers_route_2000_conversations_without_double_assignment_or_overload(
+    arrive, items
+):
+    """By the routing task (conversations stored earlier) and by ingest, which routes each
+    conversation it opens in its own transaction."""
+    rng = random.Random(SEED)
+    channels, agent_ids = _seed_routing(rng)
+    work = items(rng, channels)
     _close_connections_and_pool()  # the children must open their own connections
     context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=_work, args=(i, conversation_ids[i::WORKERS], agent_ids))
+        context.Process(target=_work, args=(i, arrive, work[i::WORKERS], agent_ids))
         for i in range(WORKERS)
     ]
     for worker in workers:

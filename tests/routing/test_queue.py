@@ -15,6 +15,7 @@ from routing.services import (
     queues_sweep,
     team_hand_back_offline,
 )
+from routing.services.queue import unseen_conversations_route
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +223,12 @@ def test_sweep_routes_a_conversation_whose_routing_task_was_lost(channel):
     fresh.refresh_from_db()
     assert lost.assignee_id == agent.pk
     assert fresh.assignee_id is None  # still its own routing task's to do
+
+
+def test_sweep_tries_a_conversation_no_team_serves_once(channel):
+    """Routing records that it saw it, so the sweep does not route it every 15 seconds."""
+    now = timezone.now()
+    conversation = factories.conversation(channel=channel, now=now - timedelta(minutes=5))
+    assert conversation_route(conversation_id=conversation.pk, now=now) is None  # no team
+
+    assert unseen_conversations_route(now=now) == 0
