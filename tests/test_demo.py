@@ -1,5 +1,5 @@
-"""`manage.py demo`'s preparation: an admin to log in with and one sandbox channel per
-platform, whatever state an earlier run left. Serving is not started here."""
+"""`manage.py demo`'s preparation: an admin to log in with, one sandbox channel per platform
+and a team serving them, whatever state an earlier run left. Serving is not started here."""
 
 import threading
 
@@ -13,6 +13,7 @@ from helpdesk.management.commands.demo import (
     server_started_wait,
 )
 from integrations.models import Channel, Platform
+from routing.models import Team
 
 BASE_URL = "http://127.0.0.1:8123"
 
@@ -44,6 +45,14 @@ def test_demo_prepare_creates_an_admin_with_the_printed_password(transactional_d
     admin = get_user_model().objects.get(username=ADMIN_USERNAME)
     assert admin.is_superuser and admin.is_staff and admin.is_active
     assert admin.check_password(setup.admin_password)
+
+
+def test_demo_prepare_gives_the_admin_a_team_serving_every_sandbox_channel(transactional_db):
+    setup = demo_prepare(base_url=BASE_URL)
+    demo_prepare(base_url=BASE_URL)
+    team = Team.objects.get()
+    assert set(team.channels.all()) == set(setup.channels)
+    assert [agent.user.username for agent in team.members.all()] == [ADMIN_USERNAME]
 
 
 def test_demo_prepare_again_keeps_the_channels_and_resets_the_password(transactional_db):

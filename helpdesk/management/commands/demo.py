@@ -42,6 +42,7 @@ from integrations.simulator import (
     channel_rotation,
     deliveries_post,
 )
+from routing.models import Agent, Team
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def demo_prepare(*, base_url: str) -> DemoSetup:
     call_command("migrate", interactive=False, verbosity=0)
     password = _admin_reset()
     channels = [_sandbox_channel_ensure(spec, base_url=base_url) for spec in SANDBOX_CHANNELS]
+    _demo_team_ensure(channels=channels)
     return DemoSetup(admin_password=password, channels=channels)
 
 
@@ -121,6 +123,17 @@ def _admin_reset() -> str:
     user.set_password(password)
     user.save()
     return password
+
+
+def _demo_team_ensure(*, channels: list[Channel]) -> None:
+    """A round-robin team serving the sandbox channels, with the admin as its agent: new
+    conversations wait in its queue and reach the admin while their console is open."""
+    agent, _ = Agent.objects.get_or_create(
+        user=get_user_model().objects.get(username=ADMIN_USERNAME), defaults={"capacity": 25}
+    )
+    team, _ = Team.objects.get_or_create(name="Acme support")
+    team.channels.add(*channels)
+    team.members.add(agent)
 
 
 def _generated_secrets(platform: str) -> dict[str, str]:
