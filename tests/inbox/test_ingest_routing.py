@@ -14,6 +14,7 @@ from integrations.platforms.base import Sender
 from routing.models import Assignment, ConversationRouting
 from routing.services import conversation_route
 from routing.services import route as route_module
+from sla.models import Clock as SlaClock
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,17 @@ def test_a_conversation_routed_by_strategy_alone_keeps_that_decision(channel, te
     conversation.refresh_from_db()
     assert (conversation.priority, conversation.team_id) == ("medium", team.pk)
     assert (assignment.agent_id, assignment.rule_id) == (serving_agent.pk, None)
+
+
+def test_a_priority_set_by_a_rule_gives_the_sla_clocks_its_targets(channel, serving_agent):
+    factories.sla_policy(
+        is_default=True, targets={"medium": (60, 30, 480), "high": (15, 10, 120)}
+    )
+    factories.rule(keywords="outage", set_priority="high")
+
+    message = ingest(channel, text="Total outage here")
+
+    clocks = SlaClock.objects.filter(conversation_id=message.conversation_id)
+    budgets = dict(clocks.values_list("target", "budget"))
+    assert budgets["first_response"] == timedelta(minutes=15)
+    assert budgets["resolution"] == timedelta(minutes=120)
