@@ -2,7 +2,7 @@
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,6 +29,7 @@ from routing.models import Agent, AgentSkill, Assignment, RequiredSkill, Team
 from routing.permissions import can_assign
 from routing.presence import Presence, presence_cutoff
 from routing.rules import Facts
+from routing.sql import placeholders, rows, timestamp_column, timestamp_param
 from routing.strategies import RECENCY, Candidate, Recency
 from sla.selectors import nearest_deadline
 
@@ -74,14 +75,13 @@ def team_queue_positions(*, team_id: int) -> QuerySet[Conversation]:
     )
 
 
-# Routing's hot path reads in hand-written SQL: for each routed conversation the ORM spent more
-# time building these statements than the database spent running them (bench/routing.py).
+# Routing's hot-path reads, hand-written (see routing/sql.py).
 _CONVERSATION = Conversation._meta.db_table
 _AGENT = Agent._meta.db_table
 _MEMBERS = Team.members.through._meta.db_table
 _ASSIGNMENT = Assignment._meta.db_table
 _AGENT_SKILL = AgentSkill._meta.db_table
-_ACTIVE = ", ".join(["%s"] * len(Conversation.ACTIVE_STATUSES))
+_ACTIVE = placeholders(Conversation.ACTIVE_STATUSES)
 
 # Counted over the partial index of active conversations (inbox.Conversation.Meta).
 _LOADS_SQL = (
@@ -119,36 +119,13 @@ _ONLINE_AGENT_SQL = (
 LOCK_WINDOW = 4
 
 
-def _placeholders(values: Collection) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _timestamp_param(value: datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _timestamp_column(value: str | None) -> datetime | None:
-    """A timestamp a raw query cast to text: PostgreSQL's carries its offset; SQLite's is the
-    text Django stored, in UTC."""
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def open_loads(*, agent_ids: Iterable[int]) -> dict[int, Load]:
     """Each agent's open and pending conversations, split by capacity kind."""
     agent_ids = list(agent_ids)
     loads = dict.fromkeys(agent_ids, Load())
     if agent_ids:
-        sql = _LOADS_SQL.format(agents=_placeholders(agent_ids))
-        for agent_id, total, dm in _rows(sql, [DM, *Conversation.ACTIVE_STATUSES, *agent_ids]):
+        sql = _LOADS_SQL.format(agents=placeholders(agent_ids))
+        for agent_id, total, dm in rows(sql, [DM, *Conversation.ACTIVE_STATUSES, *agent_ids]):
             loads[agent_id] = Load(dm=dm, public=total - dm)
     return loads
 
@@ -156,7 +133,7 @@ def open_loads(*, agent_ids: Iterable[int]) -> dict[int, Load]:
 @cache
 def _online_agent_sql(count: int, *, skip_locked: bool) -> str:
     sql = _ONLINE_AGENT_SQL.format(
-        agents=_placeholders(range(count)),
+        agents=placeholders(range(count)),
         ranks=" ".join(f"WHEN %s THEN {rank}" for rank in range(count)),
     )
     return sql + " FOR UPDATE SKIP LOCKED" if skip_locked else sql
@@ -170,14 +147,14 @@ def first_online_agent_locked(
     workers behind each other); return their id and capacity, or None. One statement for
     every LOCK_WINDOW agents skipped. For services, inside their transaction; SQLite takes no
     row locks, its writers run one at a time."""
-    cutoff = _timestamp_param(presence_cutoff(now))
+    cutoff = timestamp_param(presence_cutoff(now))
     skip_locked = connection.features.has_select_for_update_skip_locked
     for start in range(0, len(agent_ids), LOCK_WINDOW):
         window = agent_ids[start : start + LOCK_WINDOW]
         sql = _online_agent_sql(len(window), skip_locked=skip_locked)
-        rows = _rows(sql, [*window, Presence.ONLINE, cutoff, *window])
-        if rows:
-            agent_id, capacity, dm_capacity, public_capacity = rows[0]
+        found = rows(sql, [*window, Presence.ONLINE, cutoff, *window])
+        if found:
+            agent_id, capacity, dm_capacity, public_capacity = found[0]
             return agent_id, Capacity(total=capacity, dm=dm_capacity, public=public_capacity)
     return None
 
@@ -188,11 +165,11 @@ def _agent_skills(
     skills: dict[int, dict[int, int]] = {agent_id: {} for agent_id in agent_ids}
     if not agent_ids or (skill_ids is not None and not skill_ids):
         return skills
-    sql, params = _SKILLS_SQL.format(agents=_placeholders(agent_ids)), list(agent_ids)
+    sql, params = _SKILLS_SQL.format(agents=placeholders(agent_ids)), list(agent_ids)
     if skill_ids is not None:
-        sql += f" AND skill_id IN ({_placeholders(skill_ids)})"
+        sql += f" AND skill_id IN ({placeholders(skill_ids)})"
         params.extend(skill_ids)
-    for agent_id, skill_id, level in _rows(sql, params):
+    for agent_id, skill_id, level in rows(sql, params):
         skills[agent_id][skill_id] = level
     return skills
 
@@ -211,7 +188,7 @@ def team_candidates(
     """The team's online members with their capacity, load, skills (only those in
     `skill_ids`, the ones the conversations at hand require; all when None) and the last
     assignment the team's strategy ranks by (the other is left out)."""
-    rows = _rows(
+    members = rows(
         _candidates_sql(RECENCY[team.strategy]),
         [
             *Conversation.ACTIVE_STATUSES,
@@ -219,20 +196,20 @@ def team_candidates(
             DM,
             team.pk,
             Presence.ONLINE,
-            _timestamp_param(presence_cutoff(now)),
+            timestamp_param(presence_cutoff(now)),
         ],
     )
-    skills = _agent_skills(agent_ids=[row[0] for row in rows], skill_ids=skill_ids)
+    skills = _agent_skills(agent_ids=[row[0] for row in members], skill_ids=skill_ids)
     return [
         Candidate(
             agent_id=agent_id,
             capacity=Capacity(total=capacity, dm=dm_capacity, public=public_capacity),
             load=Load(dm=dm, public=total - dm),
             skills=skills[agent_id],
-            last_team_assignment_at=_timestamp_column(last_team_at),
-            last_assignment_at=_timestamp_column(last_at),
+            last_team_assignment_at=timestamp_column(last_team_at),
+            last_assignment_at=timestamp_column(last_at),
         )
-        for agent_id, capacity, dm_capacity, public_capacity, last_team_at, last_at, total, dm in rows
+        for agent_id, capacity, dm_capacity, public_capacity, last_team_at, last_at, total, dm in members
     ]
 
 

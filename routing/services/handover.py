@@ -9,9 +9,9 @@ from django.db import connection
 from inbox.models import Conversation
 from routing.broadcast import routing_broadcast_on_commit
 from routing.models import Assignment
+from routing.sql import execute, placeholders, rows, timestamp_param
 
-# Hand-written: on routing's hot path the ORM took longer to build these statements than the
-# database took to run them (bench/routing.py).
+# Hand-written, as routing's hot-path reads (see routing/sql.py).
 _PLACE_SQL = (
     f"UPDATE {Conversation._meta.db_table} "  # noqa: S608  (the table name from the model)
     "SET assignee_id = %s, team_id = %s, updated_at = %s WHERE id = %s"
@@ -22,18 +22,14 @@ _ASSIGNMENT_COLUMNS = [
 _ASSIGNMENT_SQL = (
     f"INSERT INTO {Assignment._meta.db_table} "  # noqa: S608  (names from the model)
     f"({', '.join(connection.ops.quote_name(column) for column in _ASSIGNMENT_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_ASSIGNMENT_COLUMNS))}) RETURNING id"
+    f"VALUES ({placeholders(_ASSIGNMENT_COLUMNS)}) RETURNING id"
 )
 
 
 def _conversation_place(
     conversation: Conversation, *, assignee_id: int | None, team_id: int | None, now: datetime
 ) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PLACE_SQL,
-            [assignee_id, team_id, connection.ops.adapt_datetimefield_value(now), conversation.pk],
-        )
+    execute(_PLACE_SQL, [assignee_id, team_id, timestamp_param(now), conversation.pk])
     conversation.assignee_id, conversation.team_id, conversation.updated_at = (
         assignee_id,
         team_id,
@@ -45,12 +41,10 @@ def _assignment_record(**values) -> Assignment:
     """Insert the assignment; return it as if read back."""
     ordered = [values[column] for column in _ASSIGNMENT_COLUMNS]
     params = [
-        connection.ops.adapt_datetimefield_value(value) if column == "assigned_at" else value
+        timestamp_param(value) if column == "assigned_at" else value
         for column, value in zip(_ASSIGNMENT_COLUMNS, ordered, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_ASSIGNMENT_SQL, params)
-        (pk,) = cursor.fetchone()
+    [(pk,)] = rows(_ASSIGNMENT_SQL, params)
     return Assignment.from_db(connection.alias, ["id", *_ASSIGNMENT_COLUMNS], [pk, *ordered])
 
 
