@@ -108,7 +108,7 @@ def prepare(*, base_url: str, replies: int) -> list[int]:
         )
         conversations.append(conversation)
     # Queue only: the workers below send, as Celery workers would.
-    reply_services._send_enqueue = lambda message_id: None
+    reply_services._send_enqueue_on_commit = lambda message_id: None
     return [
         reply_services.reply_queue(
             conversation=conversations[n % CONVERSATIONS],

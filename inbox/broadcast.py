@@ -3,12 +3,12 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
 from uuid import uuid4
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+
+from helpdesk.transactions import on_commit_call
 
 
 def inbox_group(channel_id: int) -> str:
@@ -61,7 +61,7 @@ def broadcasts_batched() -> Iterator[None]:
     if outer is not None:
         outer.extend(batch)
     elif batch:
-        transaction.on_commit(partial(_send, batch), robust=True)
+        on_commit_call(_send, batch)
 
 
 def broadcast_on_commit(
@@ -84,4 +84,4 @@ def broadcast_on_commit(
     if batch is not None:
         batch.append((groups, event))
     else:
-        transaction.on_commit(partial(_send, [(groups, event)]), robust=True)
+        on_commit_call(_send, [(groups, event)])

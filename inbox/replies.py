@@ -25,6 +25,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from helpdesk.errors import Conflict, DomainError
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, CustomerIdentity, Message
 from integrations.http import CredentialsRejected, PlatformRefused
@@ -229,8 +230,8 @@ def reply_queue(
         conversation_id=conversation.pk,
         message_id=message.pk,
     )
-    # Robust: if the broker is down the reply stays pending and the sweeper sends it.
-    transaction.on_commit(partial(_send_enqueue, message.pk), robust=True)
+    # If the broker is down the reply stays pending and the sweeper sends it.
+    _send_enqueue_on_commit(message.pk)
     return message, True
 
 
@@ -254,10 +255,10 @@ def _private_reply_exists(conversation: Conversation, answered: Message) -> bool
     )
 
 
-def _send_enqueue(message_id: int) -> None:
-    from inbox.tasks import reply_send_task
+def _send_enqueue_on_commit(message_id: int) -> None:
+    from inbox.tasks import reply_send_task  # inbox.tasks imports this module
 
-    reply_send_task.delay(message_id=message_id)
+    enqueue_on_commit(reply_send_task, message_id=message_id)
 
 
 @transaction.atomic

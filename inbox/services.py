@@ -4,7 +4,6 @@ conversations and messages, idempotently: the database's unique constraints sett
 import logging
 from datetime import datetime
 from enum import Enum
-from functools import partial
 from uuid import UUID
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
 from inbox.replies import reply_mark_sent
@@ -188,7 +188,7 @@ def _message_create(*, conversation: Conversation, channel: Channel, platform_me
 
 
 def _route_after_commit(conversation: Conversation) -> None:
-    transaction.on_commit(partial(conversation_route_task.delay, conversation_id=conversation.pk), robust=True)
+    enqueue_on_commit(conversation_route_task, conversation_id=conversation.pk)
 
 
 def _new_conversation_route(

@@ -4,13 +4,13 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from helpdesk.transactions import on_commit_call
 from inbox.broadcast import broadcasts_batched
 from inbox.services import event_ingest
 from integrations.dispatch import enqueue_processing, processing_dispatch
@@ -86,7 +86,7 @@ def _webhook_event_store(*, platform: str, channel: Channel | None, body: str, h
         platform=platform, channel=channel, body=body, headers=headers, source=source, received_at=now,
         enqueued_at=now,
     )
-    transaction.on_commit(partial(processing_dispatch, event.pk))
+    on_commit_call(processing_dispatch, event.pk)
     return event
 
 

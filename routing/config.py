@@ -15,8 +15,8 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 
+from helpdesk.transactions import on_commit_call
 from routing.models import Rule, Team
 
 VERSION_KEY = "routing:config-version"
@@ -89,4 +89,4 @@ def config_changed(**kwargs) -> None:
     changes of their links: forget the snapshot here now, everywhere once this commits."""
     global _snapshot
     _snapshot = None
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid4().hex, timeout=None), robust=True)
+    on_commit_call(cache.set, VERSION_KEY, uuid4().hex, timeout=None)

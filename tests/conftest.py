@@ -60,12 +60,31 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
-    """Unit tests run tasks in-process; the pipeline tests that need a worker start one."""
+    """Unit tests run tasks in-process, and a task's error fails the test that ran it; the
+    pipeline tests that need a worker start one."""
     from helpdesk.celery import app
 
     app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    app.conf.task_eager_propagates = settings.CELERY_TASK_EAGER_PROPAGATES
+
+
+@pytest.fixture
+def broadcast_trips() -> Iterator[list[list[dict]]]:
+    """Each trip a broadcast makes to the channel layer, as the events it carries (without
+    their random `event_id`)."""
+    from inbox import broadcast
+
+    trips: list[list[dict]] = []
+
+    def record(batch):
+        trips.append([{key: value for key, value in event.items() if key != "event_id"} for _groups, event in batch])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(broadcast, "_send", record)
+        yield trips
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ the periodic sweep that catches capacity freed outside routing."""
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk.transactions import enqueue_on_commit
 from inbox.models import Conversation
 from routing.capacity import DM, PUBLIC, capacity_kind
 from routing.models import Agent, Assignment, Team
@@ -36,7 +36,7 @@ def queues_drain_on_commit(*, team_ids: Iterable[int]) -> None:
     from routing.tasks import queue_drain_task  # the tasks module imports the services
 
     for team_id in sorted(set(team_ids)):
-        transaction.on_commit(partial(queue_drain_task.delay, team_id=team_id), robust=True)
+        enqueue_on_commit(queue_drain_task, team_id=team_id)
 
 
 def agent_queues_drain_on_commit(*, agent_id: int) -> None:

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation
 from inbox.triage import conversation_priority_set
@@ -32,7 +33,7 @@ def _reassign_team(conversation: Conversation, *, team_id: int) -> Result:
             "result": "skipped",
             "reason": "SLA_TEAM_REASSIGN_HOOK is not set",
         }
-    tasks.sla_team_reassign_task.delay_on_commit(conversation_id=conversation.pk, team_id=team_id)
+    enqueue_on_commit(tasks.sla_team_reassign_task, conversation_id=conversation.pk, team_id=team_id)
     return {"result": "requested"}
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from sla import clockmath, tasks
 from sla.models import Clock, ClockEvent
@@ -65,7 +66,7 @@ def _due_batch_flag(*, now: datetime, limit: int) -> tuple[int, int]:
         if event.kind == ClockEvent.Kind.BREACHED:
             breaches.append(event.pk)
     if breaches:
-        tasks.sla_breaches_escalate_task.delay_on_commit(event_ids=breaches)
+        enqueue_on_commit(tasks.sla_breaches_escalate_task, event_ids=breaches)
     return len(clocks), len(recorded)
 
 

@@ -4,6 +4,7 @@ commit; a block that fails sends none of its own."""
 import pytest
 from django.db import transaction
 
+from inbox import broadcast
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 
 pytestmark = pytest.mark.django_db
@@ -13,9 +14,21 @@ def announce(conversation_id: int) -> None:
     broadcast_on_commit(event_type="conversation.changed", channel_id=1, conversation_id=conversation_id)
 
 
+TRIPS: list[list[int]] = []
+
+
+@pytest.fixture(autouse=True)
+def _trips_recorded(monkeypatch):
+    """Record each trip to the channel layer as the conversation ids it carries."""
+    TRIPS.clear()
+    monkeypatch.setattr(broadcast, "_send", lambda batch: TRIPS.append([e["conversation_id"] for _g, e in batch]))
+
+
 def sent(callbacks) -> list[list[int]]:
-    """The conversation ids each committed callback sends, one list per trip."""
-    return [[event["conversation_id"] for _groups, event in callback.args[0]] for callback in callbacks]
+    """Run the committed callbacks; return the trips they made to the layer."""
+    for callback in callbacks:
+        callback()
+    return TRIPS
 
 
 def test_without_a_block_each_broadcast_is_its_own_trip(django_capture_on_commit_callbacks):

@@ -63,7 +63,7 @@ def _fresh(monkeypatch):
     scheduled = []
     monkeypatch.setattr(sandbox_platform, "receipts_schedule", scheduled.append)
     # Each test sends through the test client itself, not through the task enqueued on commit.
-    monkeypatch.setattr(replies, "_send_enqueue", lambda message_id: None)
+    monkeypatch.setattr(replies, "_send_enqueue_on_commit", lambda message_id: None)
     return scheduled
 
 

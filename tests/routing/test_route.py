@@ -224,8 +224,13 @@ def test_the_task_routes_by_id(channel, team):
     assert conversation.assignee_id == agent.pk
 
 
-def test_the_task_returns_quietly_for_a_deleted_conversation():
-    conversation_route_task.delay(conversation_id=987654)
+def test_the_task_returns_quietly_for_a_deleted_conversation(channel, team):
+    team.members.add(factories.agent())
+
+    result = conversation_route_task.delay(conversation_id=987654)
+
+    assert result.successful()
+    assert not Assignment.objects.exists()
 
 
 def test_conversation_left_unrouted_reaches_a_team_that_serves_its_channel_later(channel, now):
