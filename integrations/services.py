@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,6 +28,8 @@ from integrations.selectors import APP_LEVEL_PLATFORMS, signing_channels
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 50
+# Most events one batch takes (its task's own, plus pending ones queued behind them).
+BATCH_MAX = 200
 # An event in one of these was applied; processing it again changes nothing.
 DONE_STATUSES = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
@@ -173,13 +175,15 @@ def webhook_events_process(*, event_ids: list[int], now: datetime | None = None)
 def _batch_process(event_ids: list[int], *, now: datetime) -> dict[int, str]:
     # SKIP LOCKED: an event another worker is processing right now (a redelivered task, the
     # sweeper's) is that worker's; it is done when that worker commits.
-    events = list(
-        WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("channel")
-        .filter(pk__in=event_ids)
-        .exclude(status__in=DONE_STATUSES)
-        .order_by("pk")
-    )
+    pending = WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",)).select_related("channel")
+    events = list(pending.filter(pk__in=event_ids).exclude(status__in=DONE_STATUSES).order_by("pk"))
+    if connection.vendor == "postgresql" and len(events) < BATCH_MAX:
+        # Under a backlog, take the pending events queued behind this task's too: a batch's
+        # cost is mostly per batch, so the backlog drains faster, and their own tasks find
+        # them done (or locked by this worker, and skip them).
+        events += pending.filter(status=WebhookEvent.Status.PENDING, attempts=0).exclude(
+            pk__in=[event.pk for event in events]
+        ).order_by("pk")[: BATCH_MAX - len(events)]
     channels: dict[tuple[str, str], Channel | None] = {}
     unparseable: dict[WebhookEvent, str] = {}
     spans: list[tuple[WebhookEvent, int, int]] = []

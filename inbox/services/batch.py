@@ -3,7 +3,8 @@ a few queries per step, not a few per message.
 
 `messages_ingest` runs these steps in order, each over the whole batch:
 
-1. `_existing_messages`: the platform ids already stored (redelivery) are answered with their row;
+1. `_senders_lock`: on PostgreSQL, a batch holds its senders until it commits; then
+   `_existing_messages`: the platform ids already stored (redelivery) are answered with their row;
 2. `_customers_resolve`: every sender's identity in one query, the new ones bulk-inserted;
 3. `_conversations_resolve`: every thread's conversations in one query; a resolved one is
    reopened, a missing one bulk-inserted;
@@ -26,7 +27,7 @@ from datetime import datetime
 from enum import Enum
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Greatest
 
@@ -79,6 +80,7 @@ def messages_ingest(*, items: Sequence[tuple[Channel, InboundMessage]], now: dat
     Run it inside a transaction that is dropped whole if it raises: a race lost on a unique
     constraint raises IntegrityError after some rows were written.
     """
+    _senders_lock(items)
     existing = _existing_messages(items)
     arrivals: dict[tuple[int, str], Arrival] = {}
     for channel, event in items:
@@ -106,6 +108,28 @@ def _existing_messages(items: Sequence[tuple[Channel, InboundMessage]]) -> dict[
     for channel_id, ids in ids_by_channel.items():
         match |= Q(channel_id=channel_id, platform_message_id__in=ids)
     return {(m.channel_id, m.platform_message_id): m for m in Message.objects.filter(match)}
+
+
+# The namespace of ingest's advisory locks (the first half of PostgreSQL's two-key form).
+SENDER_LOCK_NAMESPACE = 0x1E6E57
+
+
+def _senders_lock(items: Sequence[tuple[Channel, InboundMessage]]) -> None:
+    """On PostgreSQL, hold a lock per sender until the batch commits, taken in one order.
+
+    Two workers with messages of one customer (who wrote several in a row, or a redelivery)
+    would otherwise both insert the customer, the conversation or the message, and the loser
+    would drop its whole batch; with the lock the second waits for the first and finds its rows. The unique constraints
+    still decide any race the lock does not cover (a single message ingested on its own)."""
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time anyway
+    keys = sorted({f"{channel.platform}:{event.sender.external_id}" for channel, event in items})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, h) FROM "
+            "(SELECT DISTINCT hashtext(k) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS sender",
+            [SENDER_LOCK_NAMESPACE, keys],
+        )
 
 
 def _identity_fields(arrival: Arrival) -> dict[str, str]:

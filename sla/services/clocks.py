@@ -13,6 +13,7 @@ FOR NO KEY UPDATE, the lock an UPDATE of the row takes anyway: the scan's insert
 that reference the conversation only need a key-share lock and never wait on it.
 """
 
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,38 +47,63 @@ def _conversation_locked(conversation_id: int) -> Conversation | None:
 
 
 def _clocks_locked(conversation_id: int) -> dict[str, Clock]:
+    return _clocks_locked_of([conversation_id]).get(conversation_id, {})
+
+
+def _clocks_locked_of(conversation_ids: list[int]) -> dict[int, dict[str, Clock]]:
+    """The conversations' clocks by conversation and target, locked in one order."""
     clocks = (
         Clock.objects.select_for_update(of=("self",))
         .select_related("policy__calendar")
         .prefetch_related("policy__calendar__intervals", "policy__calendar__holidays")
-        .filter(conversation_id=conversation_id)
+        .filter(conversation_id__in=conversation_ids)
+        .order_by("conversation_id", "target")
     )
-    return {clock.target: clock for clock in clocks}
+    by_conversation: dict[int, dict[str, Clock]] = defaultdict(dict)
+    for clock in clocks:
+        by_conversation[clock.conversation_id][clock.target] = clock
+    return by_conversation
+
+
+class _Policies:
+    """Finds the policy of each of a set of conversations, reading the active policies, the
+    customers' tags and each matched policy's targets and calendar once for the set."""
+
+    def __init__(self, customer_ids: set[int]) -> None:
+        self._customer_ids = customer_ids
+        self._active: list[Policy] | None = None
+        self._tags: dict[int, set[int]] = defaultdict(set)
+        self._loaded: dict[int, Policy] = {}
+
+    def for_conversation(self, conversation: Conversation) -> Policy | None:
+        """Return the policy that applies to the conversation, with its targets and calendar."""
+        if self._active is None:
+            self._active = list(Policy.objects.filter(is_active=True).order_by("position", "id"))
+            tags = Customer.tags.through.objects.filter(customer_id__in=self._customer_ids)
+            for customer_id, tag_id in tags.values_list("customer_id", "tag_id"):
+                self._tags[customer_id].add(tag_id)
+        facts = ConversationFacts(
+            channel_id=conversation.channel_id,
+            platform=conversation.channel.platform,
+            source=conversation.source,
+            priority=conversation.priority,
+            customer_tag_ids=frozenset(self._tags[conversation.customer_id]),
+        )
+        matched = policy_match(policies=self._active, facts=facts)
+        if matched is None:
+            return None
+        if matched.pk not in self._loaded:
+            self._loaded[matched.pk] = (
+                Policy.objects.select_related("calendar")
+                .prefetch_related("targets", "calendar__intervals", "calendar__holidays")
+                .get(pk=matched.pk)
+            )
+        return self._loaded[matched.pk]
 
 
 def _policy_for(conversation: Conversation) -> Policy | None:
     """Return the policy that applies to the conversation, with its targets and calendar."""
-    facts = ConversationFacts(
-        channel_id=conversation.channel_id,
-        platform=conversation.channel.platform,
-        source=conversation.source,
-        priority=conversation.priority,
-        customer_tag_ids=frozenset(
-            Customer.tags.through.objects.filter(customer_id=conversation.customer_id).values_list(
-                "tag_id", flat=True
-            )
-        ),
-    )
-    matched = policy_match(
-        policies=Policy.objects.filter(is_active=True).order_by("position", "id"), facts=facts
-    )
-    if matched is None:
-        return None
-    return (
-        Policy.objects.select_related("calendar")
-        .prefetch_related("targets", "calendar__intervals", "calendar__holidays")
-        .get(pk=matched.pk)
-    )
+    return _Policies({conversation.customer_id}).for_conversation(conversation)
 
 
 def _budgets(policy: Policy, priority: str) -> dict[str, timedelta]:
@@ -232,9 +258,14 @@ def _response_start(clocks: dict[str, Clock], at: datetime) -> str | None:
 
 
 def _clocks_start(
-    conversation: Conversation, clocks: dict[str, Clock], starts: dict[str, datetime]
+    conversation: Conversation,
+    clocks: dict[str, Clock],
+    starts: dict[str, datetime],
+    policies: _Policies | None = None,
 ) -> None:
-    policy = _policy_for(conversation) if starts else None
+    if not starts:
+        return
+    policy = (policies or _Policies({conversation.customer_id})).for_conversation(conversation)
     if policy is None:
         return
     budgets = _budgets(policy, conversation.priority)
@@ -250,7 +281,6 @@ def _clocks_start(
             )
 
 
-@transaction.atomic
 def sla_on_customer_message(
     *, conversation_id: int, at: datetime, now: datetime | None = None
 ) -> None:
@@ -261,34 +291,36 @@ def sla_on_customer_message(
     Call it after the message is stored and the conversation touched, so that a pending
     conversation the customer answered is already open again.
     """
-    _customer_message_apply(conversation_id=conversation_id, at=at, now=now or timezone.now())
+    sla_on_customer_messages(arrivals={conversation_id: at}, now=now)
 
 
 @transaction.atomic
 def sla_on_customer_messages(*, arrivals: Mapping[int, datetime], now: datetime | None = None) -> None:
     """`sla_on_customer_message` for a batch: `arrivals` maps each conversation to the time of
-    its earliest new customer message. One transaction (a savepoint in ingest's) for them all."""
+    its earliest new customer message. The conversations and their clocks are locked and read
+    in one order, in a few queries for the batch."""
     now = now or timezone.now()
-    for conversation_id in sorted(arrivals):  # one lock order for every batch
-        _customer_message_apply(conversation_id=conversation_id, at=arrivals[conversation_id], now=now)
-
-
-def _customer_message_apply(*, conversation_id: int, at: datetime, now: datetime) -> None:
-    at = min(at, now)
-    conversation = _conversation_locked(conversation_id)
-    if conversation is None or conversation.status not in Conversation.ACTIVE_STATUSES:
-        return
-    clocks = _clocks_locked(conversation_id)
-    _follow_status(conversation, clocks, at)
-    starts = {}
-    resolution = clocks.get(Target.RESOLUTION)
-    if resolution is None:
-        starts[Target.RESOLUTION] = min(conversation.created_at, at)
-    elif not _active(resolution):
-        starts[Target.RESOLUTION] = at
-    if response := _response_start(clocks, at):
-        starts[response] = at
-    _clocks_start(conversation, clocks, starts)
+    conversations = list(
+        Conversation.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("channel")
+        .filter(pk__in=arrivals, status__in=Conversation.ACTIVE_STATUSES)
+        .order_by("pk")
+    )
+    clocks = _clocks_locked_of([conversation.pk for conversation in conversations])
+    policies = _Policies({conversation.customer_id for conversation in conversations})
+    for conversation in conversations:
+        at = min(arrivals[conversation.pk], now)
+        conversation_clocks = clocks.get(conversation.pk, {})
+        _follow_status(conversation, conversation_clocks, at)
+        starts = {}
+        resolution = conversation_clocks.get(Target.RESOLUTION)
+        if resolution is None:
+            starts[Target.RESOLUTION] = min(conversation.created_at, at)
+        elif not _active(resolution):
+            starts[Target.RESOLUTION] = at
+        if response := _response_start(conversation_clocks, at):
+            starts[response] = at
+        _clocks_start(conversation, conversation_clocks, starts, policies)
 
 
 @transaction.atomic
