@@ -136,6 +136,9 @@ def test_redelivered_batches_processed_together_store_each_message_once(page):
 
     with ThreadPoolExecutor(workers) as pool:
         outcomes = list(pool.map(run, batches))
-    assert [set(outcome.values()) for outcome in outcomes] == [{"processed"}] * workers
+    # A worker may take events of another's batch queued behind its own (or find them locked
+    # by the one processing them): each event is processed once by someone.
+    assert all(set(outcome.values()) <= {"processed"} for outcome in outcomes)
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
     assert Message.objects.count() == 10
     assert Conversation.objects.count() == 10
