@@ -42,7 +42,7 @@ from integrations.simulator import (
     channel_rotation,
     deliveries_post,
 )
-from routing.models import Agent, Team
+from routing.services import team_member_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +128,12 @@ def _admin_reset() -> str:
 def _demo_team_ensure(*, channels: list[Channel]) -> None:
     """A round-robin team serving the sandbox channels, with the admin as its agent: new
     conversations wait in its queue and reach the admin while their console is open."""
-    agent, _ = Agent.objects.get_or_create(
-        user=get_user_model().objects.get(username=ADMIN_USERNAME), defaults={"capacity": 25}
+    team_member_ensure(
+        user=get_user_model().objects.get(username=ADMIN_USERNAME),
+        team_name="Acme support",
+        channels=channels,
+        capacity=25,
     )
-    team, _ = Team.objects.get_or_create(name="Acme support")
-    team.channels.add(*channels)
-    team.members.add(agent)
 
 
 def _generated_secrets(platform: str) -> dict[str, str]:
