@@ -99,7 +99,8 @@ DATABASE_URL = env("DATABASE_URL", "")
 if DATABASE_URL:
     # Under ASGI every request may run on its own thread, so persistent per-thread
     # connections would pile up; a per-process pool (psycopg_pool) bounds them instead.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Django's backend, with the real cause when the pool cannot connect (helpdesk/db/).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, engine="helpdesk.db.postgresql")}
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),
         "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),
@@ -147,6 +148,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY = False
+# Beat's record of when each job last ran: under var/, never in the working tree's root.
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-webhook-events": {
         "task": "integrations.webhook_events_sweep",
@@ -222,7 +225,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "helpdesk.storage.LenientManifestStaticFilesStorage"
     },
 }
 LANGUAGE_CODE = "en-us"
@@ -230,9 +233,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "admin:login"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Cookies go over HTTPS only when the deployment is served over HTTPS (PUBLIC_BASE_URL); a
+# plain-HTTP local install (no TLS) would otherwise refuse every login with a CSRF error.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", PUBLIC_BASE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The reverse proxy that terminates TLS says so in X-Forwarded-Proto; only trust it behind one
+# that sets (never forwards) the header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", not DEBUG) else None
 
 LOGGING = {
     "version": 1,
