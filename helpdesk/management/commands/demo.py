@@ -33,19 +33,18 @@ from django.utils import timezone
 
 from helpdesk.errors import DomainError
 from inbox.models import Conversation, Message
-from inbox.replies import reply_queue
-from inbox.triage import conversation_status_set
+from inbox.services import conversation_status_set, reply_queue
 from integrations.channels import channel_create
 from integrations.models import Channel, Platform
 from integrations.polling import bluesky_channel_ids, bluesky_channel_poll
 from integrations.services import webhook_events_sweep
-from integrations.simulator import (
+from routing.services import team_member_ensure
+from sandbox.simulator import (
     WEBHOOK_PLATFORMS,
     Simulator,
     channel_rotation,
     deliveries_post,
 )
-from routing.services import team_member_ensure
 from sla.services.policies import STARTER_TARGETS, policy_default_ensure
 
 logger = logging.getLogger(__name__)
