@@ -5,4 +5,5 @@ class HelpdeskConfig(AppConfig):
     name = "helpdesk"
 
     def ready(self) -> None:
-        from helpdesk import checks  # noqa: F401  (registers the project's system checks)
+        # Register the project's system checks, and the task signals that bind log ids.
+        from helpdesk import checks, logcontext  # noqa: F401
