@@ -275,6 +275,13 @@ LOGGING = {
     },
 }
 
+# Retention, applied daily by beat (helpdesk.retention_apply) and by `manage.py purge_data`:
+# raw webhook deliveries (processed or failed) and the text of messages in conversations no
+# longer active are removed after this many days; 0 keeps them for ever.
+RETENTION_WEBHOOK_EVENT_DAYS = int(env("RETENTION_WEBHOOK_EVENT_DAYS", "30"))
+RETENTION_MESSAGE_BODY_DAYS = int(env("RETENTION_MESSAGE_BODY_DAYS", "0"))
+CELERY_BEAT_SCHEDULE["apply-retention"] = {"task": "helpdesk.retention_apply", "schedule": timedelta(days=1)}
+
 # Bearer token a Prometheus scraper presents at /metrics; signed-in staff may read it too.
 METRICS_TOKEN = env("METRICS_TOKEN", "")
 
