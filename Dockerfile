@@ -10,7 +10,7 @@ COPY . .
 # Static files are gathered at build time; DEBUG off, with throw-away secrets for this step only.
 RUN DEBUG=false SECRET_KEY=build FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktYnVpbGQtb25seS1rZXktMDA= \
     ALLOWED_HOSTS=build STATIC_ROOT=/app/var/staticfiles python manage.py collectstatic --noinput \
- && useradd --system --home /app helpdesk && chown -R helpdesk /app/var
+ && mkdir -p /app/var/metrics && useradd --system --home /app helpdesk && chown -R helpdesk /app/var
 USER helpdesk
 EXPOSE 8000
 CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

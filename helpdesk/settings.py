@@ -30,13 +30,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else None)
+DEBUG = env_bool("DEBUG", True)  # development mode; production sets false
+SECRET_KEY = env("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else None)  # Django's signing secret: required with DEBUG off
 # Key material for credentials encrypted at rest (comma-separated; the first encrypts, all
 # decrypt, so keys can be rotated). Development derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "" if DEBUG else None)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else None)
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else None)  # host names served, comma-separated: required with DEBUG off
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")  # origins forms are posted from, e.g. https://help.example.com
 # Absolute base URL the platforms reach this deployment at; used to print webhook URLs.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -96,18 +96,23 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-SQLITE_PATH = env("SQLITE_PATH", str(BASE_DIR / "var" / "helpdesk.sqlite3"))
-DATABASE_URL = env("DATABASE_URL", "")
+SQLITE_PATH = env("SQLITE_PATH", str(BASE_DIR / "var" / "helpdesk.sqlite3"))  # the embedded default's database file
+DATABASE_URL = env("DATABASE_URL", "")  # postgres://USER:PASSWORD@HOST:5432/NAME; empty: SQLite
 if DATABASE_URL:
     # Under ASGI every request may run on its own thread, so persistent per-thread
     # connections would pile up; a per-process pool (psycopg_pool) bounds them instead.
     # Django's backend, with the real cause when the pool cannot connect (helpdesk/db/).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, engine="helpdesk.db.postgresql")}
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),
-        "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),
+        "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),  # connections each process keeps open
+        "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),  # most connections one process opens (README: pool sizing)
         "timeout": 10,
     }
+    # Behind PgBouncer in transaction pooling mode a server session serves many clients, so
+    # nothing may live in one: no server-side cursors, no prepared statements.
+    if env_bool("DATABASE_PGBOUNCER", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 else:
     DATABASES = {
         "default": {
@@ -122,7 +127,7 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
             },
-            "TEST": {"NAME": env("SQLITE_TEST_PATH", "") or None},
+            "TEST": {"NAME": env("SQLITE_TEST_PATH", "") or None},  # the tests' SQLite file; empty: in memory
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -196,7 +201,7 @@ WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # A pending event older than this is assumed lost by the broker and enqueued again.
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=int(env("WEBHOOK_SWEEP_AFTER_SECONDS", "60")))
-WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # processing attempts before an event stays failed
 # A resolved conversation reopens when the customer writes within this window; later, a new
 # conversation linked to the old one starts.
 CONVERSATION_REOPEN_WINDOW = timedelta(days=int(env("CONVERSATION_REOPEN_WINDOW_DAYS", "7")))
@@ -267,7 +272,7 @@ LOGGING = {
         },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},  # the root logger's level
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # One line per task is useful from a worker, noise when tasks run inside the web process.
@@ -276,10 +281,9 @@ LOGGING = {
 }
 
 # Retention, applied daily by beat (helpdesk.retention_apply) and by `manage.py purge_data`:
-# raw webhook deliveries (processed or failed) and the text of messages in conversations no
-# longer active are removed after this many days; 0 keeps them for ever.
-RETENTION_WEBHOOK_EVENT_DAYS = int(env("RETENTION_WEBHOOK_EVENT_DAYS", "30"))
-RETENTION_MESSAGE_BODY_DAYS = int(env("RETENTION_MESSAGE_BODY_DAYS", "0"))
+# processed or failed raw deliveries, and the text of messages in conversations no longer active.
+RETENTION_WEBHOOK_EVENT_DAYS = int(env("RETENTION_WEBHOOK_EVENT_DAYS", "30"))  # raw deliveries kept this many days (0: for ever)
+RETENTION_MESSAGE_BODY_DAYS = int(env("RETENTION_MESSAGE_BODY_DAYS", "0"))  # message text kept this many days (0: for ever)
 CELERY_BEAT_SCHEDULE["apply-retention"] = {"task": "helpdesk.retention_apply", "schedule": timedelta(days=1)}
 
 # Bearer token a Prometheus scraper presents at /metrics; signed-in staff may read it too.
@@ -302,9 +306,9 @@ PLATFORM_RATE_BUDGETS = {
 # benchmark compresses an hour into seconds with it.
 PLATFORM_RATE_WINDOW_SCALE = float(env("PLATFORM_RATE_WINDOW_SCALE", "1"))
 PLATFORM_BUDGET_CACHE = "default"
-PLATFORM_BUDGET_KEY_PREFIX = env("PLATFORM_BUDGET_KEY_PREFIX", "platform-budget")
+PLATFORM_BUDGET_KEY_PREFIX = env("PLATFORM_BUDGET_KEY_PREFIX", "platform-budget")  # cache key prefix of the call budgets
 PLATFORM_HTTP_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
-PLATFORM_HTTP_MAX_ATTEMPTS = int(env("PLATFORM_HTTP_MAX_ATTEMPTS", "4"))
+PLATFORM_HTTP_MAX_ATTEMPTS = int(env("PLATFORM_HTTP_MAX_ATTEMPTS", "4"))  # attempts of one platform call
 # A longer wait is not slept in the worker: the task retries with that countdown instead.
 PLATFORM_HTTP_MAX_INLINE_WAIT = float(env("PLATFORM_HTTP_MAX_INLINE_WAIT_SECONDS", "10"))
 PLATFORM_HTTP_BACKOFF_BASE = 1.0

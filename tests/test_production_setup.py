@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from helpdesk.checks import static_files_collected_check
+from helpdesk.configref import Variable, readme_with_table, variables
 
 pytestmark = pytest.mark.django_db
 PRODUCTION_STATIC = {"BACKEND": "helpdesk.storage.LenientManifestStaticFilesStorage"}
@@ -66,3 +67,18 @@ def test_cookies_are_secure_when_the_deployment_is_served_over_https(public_base
 
 def test_beat_keeps_its_schedule_file_under_var():
     assert production_setting("CELERY_BEAT_SCHEDULE_FILENAME").endswith("var/celerybeat-schedule")
+
+
+def test_the_readme_configuration_reference_is_up_to_date():
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    assert readme_with_table(readme) == readme, (
+        "README.md's configuration reference is stale: run `.venv/bin/python manage.py config_reference --write`"
+    )
+
+
+def test_the_reference_lists_a_variable_with_its_default_and_the_comment_above_it():
+    source = '# How long a widget waits,\n# in seconds.\nWIDGET_WAIT = int(env("WIDGET_WAIT_SECONDS", "5"))\nX = env("X_URL", "")  # where X lives\n'
+    assert variables(source) == [
+        Variable(name="WIDGET_WAIT_SECONDS", default="`5`", meaning="How long a widget waits, in seconds."),
+        Variable(name="X_URL", default="empty", meaning="where X lives"),
+    ]

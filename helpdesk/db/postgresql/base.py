@@ -26,8 +26,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except psycopg.Error as cause:
             return psycopg.OperationalError(
                 f"Cannot connect to PostgreSQL database {conn_params.get('dbname')!r} on "
-                f"{conn_params.get('host') or 'localhost'}:{conn_params.get('port') or 5432}: {cause}".strip()
-                + " (check DATABASE_URL; create the database first: createdb -h HOST -U USER NAME)"
+                f"{conn_params.get('host') or 'localhost'}:{conn_params.get('port') or 5432}: "
+                f"{str(cause).strip()} ({_hint(str(cause))})"
             )
         pool = self.settings_dict["OPTIONS"]["pool"]
         return psycopg.OperationalError(
@@ -35,3 +35,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
             f"{pool['timeout']} s: raise DATABASE_POOL_MAX_SIZE (within PostgreSQL's "
             "max_connections), or look for long transactions."
         )
+
+
+def _hint(cause: str) -> str:
+    if "does not exist" in cause:
+        return "create the database first: createdb -h HOST -U USER NAME"
+    if "too many clients" in cause:
+        return (
+            "the server's max_connections is reached: keep processes x DATABASE_POOL_MAX_SIZE below it "
+            "(README: pool sizing), or put PgBouncer in front"
+        )
+    return "check DATABASE_URL and that PostgreSQL is running"
