@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "inbox",
     "routing",
     "sla",
+    "assist",
 ]
 
 MIDDLEWARE = [

@@ -192,3 +192,17 @@ def reply_resend(
         private=failed.reply_kind == Message.ReplyKind.PRIVATE,
     )
     return message
+
+
+@transaction.atomic(savepoint=False)  # ingest's hot path: join its transaction, no savepoint
+def conversations_classification_set(*, classifications: list[tuple[Conversation, str, str]]) -> list[Conversation]:
+    """Record each conversation's language and sentiment (as assist found them) on its row and
+    on the given instance, which ingest routes next. Return the conversations that changed."""
+    changed: dict[tuple[str, str], list[Conversation]] = {}
+    for conversation, language, sentiment in classifications:
+        if (conversation.language, conversation.sentiment) != (language, sentiment):
+            conversation.language, conversation.sentiment = language, sentiment
+            changed.setdefault((language, sentiment), []).append(conversation)
+    for (language, sentiment), conversations in changed.items():
+        Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(language=language, sentiment=sentiment)
+    return [conversation for conversations in changed.values() for conversation in conversations]
