@@ -11,54 +11,78 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
+
+from assist.lexicon import LEXICONS, Stems
 
 SUPPORTED = ("it", "en", "es", "de", "fr", "pt")
 
 # Chat words that point at a language. A word shared by several languages ("no", "mi",
 # "non") counts for each of them, so it only helps break ties with the model.
 CUES: dict[str, frozenset[str]] = {
-    "it": frozenset(
-        "grazie ciao buongiorno buonasera salve sì si perché perchè però anche ancora sono "
-        "è ho hai ha il lo gli della delle dello nel nella non mi ti ci vi con per che "
-        "questo questa quello tutto niente nulla molto tanto cmq xké xche nn qlc grz "
-        "ordine pacco arrivato rimborso aiuto prego scusa scusate allora adesso ora "
-        "bene male bello bellissimo ottimo pessimo buono vorrei posso potete".split()
-    ),
-    "en": frozenset(
-        "thanks thank thx ty tks pls plz please hi hey hello yes yeah yep nope the is are "
-        "was were my your you u ur i'm im it's its this that what where when why how "
-        "with for and but not don't dont can't cant won't still order refund help love "
-        "great awesome good bad worst lol omg wtf btw asap cheers got get just".split()
-    ),
-    "es": frozenset(
-        "gracias hola buenos buenas buen día dias días sí pero muy también qué que porque "
-        "está estoy tengo tiene mi mis el los las del una uno por favor nada todo "
-        "pedido llegó ayuda reembolso q xq pq tb tmb vale genial bueno malo pésimo "
-        "nunca todavía aún ya hoy dónde donde cuándo cuando".split()
-    ),
-    "de": frozenset(
-        "danke hallo bitte ja nein nicht ich du sie wir und ist sind das die der den dem "
-        "ein eine mein meine noch schon gut super toll schlecht leider immer wieder "
-        "bestellung paket geld zurück hilfe tschüss servus moin grüße vielen dank "
-        "warum wann wo wie was kein keine auch aber sehr heute".split()
-    ),
-    "fr": frozenset(
-        "merci bonjour bonsoir salut oui non je tu il elle nous vous est suis pas mon ma "
-        "mes le la les des une un du très avec pour mais aussi encore toujours rien "
-        "commande colis remboursement aide stp svp mdr c'est j'ai n'est pourquoi quand "
-        "où comment bien mal nul génial super".split()
-    ),
-    "pt": frozenset(
-        "obrigado obrigada brigado olá oi bom boa dia sim não você vc meu minha muito pra "
-        "para está tá já também ainda nada tudo pedido chegou ajuda reembolso valeu "
-        "vcs pq tô estou tenho do da dos das uma um quando onde porque péssimo ótimo "
-        "legal demais".split()
-    ),
+    code: frozenset(words.split())
+    for code, words in {
+        "it": "di e il la che è per un in non una sono mi ho ma lo a con si da come ci le io al del "
+        "della delle nel nella anche se questo questa ti ha hai mio mia tutto più molto bene grazie "
+        "ciao ok sì no allora perché però quando dove cosa ancora già sempre oggi domani ieri fatto "
+        "posso vorrei potete avete siete buongiorno buonasera salve prego scusa cmq xké nn grz "
+        "niente nulla ordine pacco arrivato rimborso aiuto",
+        "en": "the to and a i you it is of in that for my on this have be with not are was but at "
+        "we so can your me do just they what no yes hi hey hello thanks thank thx ty pls plz "
+        "please lol omg u ur im i'm it's don't dont can't cant got get when where why how still "
+        "order refund help nothing there been",
+        "es": "de la que el en y a los se no un por con una para es lo me mi las te más pero su le "
+        "ya o muy también como este esta sí hola gracias buenos buenas día días qué porque está "
+        "estoy tengo tiene nada todo hoy dónde cuándo q xq pq tb vale favor pueden puedo pedido "
+        "llegó ayuda reembolso nadie",
+        "de": "der die und in den von zu das mit sich des auf für ist im dem nicht ein eine als auch "
+        "es an er hat aus bei sind noch wie ich du wir ihr sie mein meine mir mich dir kein keine "
+        "schon aber sehr danke bitte hallo ja nein gut warum wann wo was euch uns nichts niemand "
+        "bestellung paket geld",
+        "fr": "de la le et les des en un une du que est pour qui dans pas sur au par plus ce il je ne "
+        "se avec mais on vous nous mon ma mes très aussi bien oui non merci bonjour bonsoir salut "
+        "c'est j'ai n'est toujours encore rien ça suis êtes pourquoi quand où comment stp svp mdr "
+        "commande colis personne",
+        "pt": "de a o que e do da em um para é com não uma os no se na por mais as dos como mas ao "
+        "das à seu sua ou quando muito nos já eu também só pelo pela até isso entre sem mesmo meu "
+        "minha você vocês vc pra tá está obrigado obrigada olá oi bom boa dia sim ainda nada tudo "
+        "valeu pedido chegou ninguém",
+    }.items()
 }
+# Letters that only some of the six languages use.
+LETTERS: dict[str, str] = {"ã": "pt", "õ": "pt", "ç": "pt fr", "ñ": "es", "¿": "es", "¡": "es",
+                           "ß": "de", "ä": "de", "ö": "de", "ü": "de", "ò": "it", "ì": "it", "è": "it fr",
+                           "à": "it fr pt", "ù": "it fr", "ê": "fr pt", "â": "fr pt", "î": "fr", "û": "fr",
+                           "œ": "fr", "ë": "fr", "ï": "fr"}
 CUE_WEIGHT = 2.5  # log-odds one cue word adds, shared among the languages that use it
-MODEL_FLOOR = 1e-3  # the model's probability never drops a language completely
+MODEL_WEIGHT = 0.7  # how far the model's log-probabilities count against the cue words
+MODEL_FLOOR = 0.01  # the model's probability never drops a language completely
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+
+
+
+@cache
+def _lexicon_cues() -> tuple[dict[str, frozenset[str]], Stems]:
+    """Sentiment words are each language's own vocabulary too ("péssimo", "wunderbar"): the
+    lexicons' words and stems, with the languages that use them."""
+    exact: dict[str, set[str]] = {}
+    stems: dict[str, set[str]] = {}
+    for code, lexicon in LEXICONS.items():
+        for word in lexicon:
+            if word.endswith("*"):
+                stems.setdefault(word[:-1], set()).add(code)
+            else:
+                exact.setdefault(word, set()).add(code)
+    return {word: frozenset(codes) for word, codes in exact.items()}, Stems(stems)
+
+
+def _users(word: str) -> set[str]:
+    """The languages a word is a cue for."""
+    exact, stems = _lexicon_cues()
+    users = {code for code in SUPPORTED if word in CUES[code]} | exact.get(word, frozenset())
+    return users | (stems.get(word) or set())
+
 
 _model = None
 _model_lock = threading.Lock()
@@ -95,10 +119,14 @@ def language_detect(text: str) -> LanguageGuess:
     words = [word.lower() for word in WORD.findall(text)]
     if not words:
         return LanguageGuess(code="", confidence=0.0, weight=0.0)
-    model = _model_probabilities(" ".join(words))
-    logits = {code: math.log(model[code] + MODEL_FLOOR) for code in SUPPORTED}
+    model = _model_probabilities(" ".join(WORD.findall(text)))
+    logits = {code: MODEL_WEIGHT * math.log(model[code] + MODEL_FLOOR) for code in SUPPORTED}
     for word in words:
-        users = [code for code in SUPPORTED if word in CUES[code]]
+        users = _users(word)
+        for code in users:
+            logits[code] += CUE_WEIGHT / len(users)
+    for letter in {char for char in text.lower() if char in LETTERS}:
+        users = LETTERS[letter].split()
         for code in users:
             logits[code] += CUE_WEIGHT / len(users)
     top = max(logits.values())

@@ -7,7 +7,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from assist.lexicon import CONTRASTS, EMOJI, INTENSIFIERS, LEXICONS, NEGATORS, SHARED
+from assist.lexicon import (
+    CONTRASTS,
+    EMOJI,
+    INTENSIFIERS,
+    LEXICONS,
+    NEGATORS,
+    NOTHING,
+    SHARED,
+    Stems,
+)
 
 NEGATION_SCALAR = -0.74  # VADER's: a negated word keeps about three quarters of its weight
 INTENSIFIER_SCALAR = 1.3
@@ -16,12 +25,14 @@ EXCLAMATION_BOOST = 0.3  # per "!" up to four, in the direction the message alre
 NORMALIZER = 15  # VADER's alpha: the compound is s / sqrt(s² + alpha)
 # The compound score from which a message is positive or negative rather than neutral.
 THRESHOLD = 0.25
+CLAUSE_ENDS = frozenset(",.;:!?")
 
 TOKEN = re.compile(
     r"(?:[:;=8][\-']?[()\[\]DPpO/\\|*3]+)"  # emoticons :) :-( ;P :D
     r"|(?:<3)"
     r"|[^\W\d_]+(?:'[^\W\d_]+)?"  # words, with one apostrophe (don't, c'est, j'ai)
-    r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]\ufe0f?",  # emoji
+    r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]\ufe0f?"  # emoji
+    r"|[,.;:!?]",  # clause ends: negation does not reach past them
     re.UNICODE,
 )
 
@@ -62,27 +73,22 @@ def _vader() -> tuple[dict[str, float], dict[str, float]]:
 
 
 @cache
-def _lexicon(language: str) -> tuple[dict[str, float], tuple[tuple[str, float], ...]]:
+def _lexicon(language: str) -> tuple[dict[str, float], Stems]:
     """The exact words and the stems (prefixes) of one language's lexicon."""
     words = dict(SHARED)
     if language == "en":
         words.update(_vader()[0])
     words.update(LEXICONS.get(language, {}))
     exact = {word: value for word, value in words.items() if not word.endswith("*")}
-    stems = tuple(sorted(((word[:-1], value) for word, value in words.items() if word.endswith("*")),
-                         key=lambda item: -len(item[0])))
-    return exact, stems
+    return exact, Stems({word[:-1]: value for word, value in words.items() if word.endswith("*")})
 
 
-def _valence(token: str, exact: dict[str, float], stems: tuple[tuple[str, float], ...]) -> float:
+def _valence(token: str, exact: dict[str, float], stems: Stems) -> float:
     if token in exact:
         return exact[token]
     if (value := _vader()[1].get(token)) is not None:
         return value
-    for stem, value in stems:
-        if token.startswith(stem):
-            return value
-    return 0.0
+    return stems.get(token) or 0.0
 
 
 def sentiment_score(text: str, *, language: str) -> SentimentScore:
@@ -93,15 +99,28 @@ def sentiment_score(text: str, *, language: str) -> SentimentScore:
     tokens = [token.lower() for token in TOKEN.findall(text)]
     valences: list[float] = []
     after_contrast: int | None = None
+    clause_start = 0
     for index, token in enumerate(tokens):
+        if token in CLAUSE_ENDS:
+            clause_start = index + 1
+            continue
         if token in CONTRASTS:
             # VADER's "but" rule: the clause before counts half, the one after one and a half.
             valences = [value * 0.5 for value in valences]
             after_contrast = len(valences)
             continue
+        if token in NOTHING:
+            for back in range(len(valences) - 1, max(-1, len(valences) - 1 - NEGATION_WINDOW), -1):
+                if valences[back] > 0:
+                    valences[back] = -valences[back]
+                    break
         value = _valence(token, exact, stems)
-        if value and token[0].isalpha():  # a negator does not turn 😡 into praise
-            if any(word in negators for word in tokens[max(0, index - NEGATION_WINDOW):index]):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if token in INTENSIFIERS and _valence(following, exact, stems):
+            continue  # "super rude": the intensifier only amplifies the next word
+        # A negator is not itself negated: "non è mai passato" is negative concord.
+        if value and token[0].isalpha() and token not in negators:  # nor is 😡 turned into praise
+            if any(word in negators for word in tokens[max(clause_start, index - NEGATION_WINDOW):index]):
                 value *= NEGATION_SCALAR
             if index and tokens[index - 1] in INTENSIFIERS:
                 value *= INTENSIFIER_SCALAR

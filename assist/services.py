@@ -1,6 +1,5 @@
 """Assist's state changes: classifying customer messages as ingest stores them."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -22,12 +21,6 @@ LANGUAGE_MIN_EVIDENCE = 0.2
 LANGUAGE_CLEAR = 0.6
 
 
-@dataclass
-class _Evidence:
-    insight: ConversationInsight
-    created: bool
-
-
 def _conversation_language(evidence: dict[str, float]) -> str:
     if not evidence:
         return ""
@@ -35,21 +28,19 @@ def _conversation_language(evidence: dict[str, float]) -> str:
     return code if evidence[code] >= LANGUAGE_MIN_EVIDENCE else ""
 
 
-def _insights_locked(conversation_ids: list[int], now: datetime) -> dict[int, _Evidence]:
+def _insights_locked(conversation_ids: list[int], now: datetime) -> dict[int, ConversationInsight]:
     # Locked in id order: two workers classifying messages of one conversation add their
     # evidence one after the other instead of overwriting each other's.
     found = {
-        insight.conversation_id: _Evidence(insight, created=False)
+        insight.conversation_id: insight
         for insight in ConversationInsight.objects.select_for_update()
         .filter(conversation_id__in=conversation_ids)
         .order_by("conversation_id")
     }
-    for conversation_id in conversation_ids:
-        if conversation_id not in found:
-            found[conversation_id] = _Evidence(
-                ConversationInsight(conversation_id=conversation_id, updated_at=now), created=True
-            )
-    return found
+    return {
+        conversation_id: found.get(conversation_id) or ConversationInsight(conversation_id=conversation_id, updated_at=now)
+        for conversation_id in conversation_ids
+    }
 
 
 def _classify_one(message: Message, insight: ConversationInsight, fallback_language: str) -> MessageInsight:
@@ -90,24 +81,25 @@ def messages_classify(
     )
     if not todo:
         return []
-    evidence = _insights_locked(sorted({m.conversation_id for m in todo}), now)
-    created = []
-    for message in todo:
-        conversation = by_id.get(message.conversation_id)
-        created.append(_classify_one(message, evidence[message.conversation_id].insight, conversation.language if conversation else ""))
+    insights = _insights_locked(sorted({m.conversation_id for m in todo}), now)
+    created = [
+        _classify_one(message, insights[message.conversation_id], by_id[message.conversation_id].language
+                      if message.conversation_id in by_id else "")
+        for message in todo
+    ]
     MessageInsight.objects.bulk_create(created, ignore_conflicts=True)
-    for item in evidence.values():
-        item.insight.updated_at = now
-    ConversationInsight.objects.bulk_create([e.insight for e in evidence.values() if e.created])
-    ConversationInsight.objects.bulk_update(
-        [e.insight for e in evidence.values() if not e.created],
-        ["language_evidence", "sentiment_score", "sentiment_trend", "messages_classified", "updated_at"],
+    for insight in insights.values():
+        insight.updated_at = now
+    # One statement for new and known conversations alike.
+    ConversationInsight.objects.bulk_create(
+        insights.values(), update_conflicts=True, unique_fields=["conversation"],
+        update_fields=["language_evidence", "sentiment_score", "sentiment_trend", "messages_classified", "updated_at"],
     )
-    missing = [cid for cid in evidence if cid not in by_id]
-    by_id.update({c.pk: c for c in Conversation.objects.filter(pk__in=missing)})
+    if missing := [cid for cid in insights if cid not in by_id]:
+        by_id.update({c.pk: c for c in Conversation.objects.filter(pk__in=missing)})
     conversations_classification_set(classifications=[
-        (by_id[cid], _conversation_language(e.insight.language_evidence) or by_id[cid].language,
-         label_for(e.insight.sentiment_score))
-        for cid, e in evidence.items()
+        (by_id[cid], _conversation_language(insight.language_evidence) or by_id[cid].language,
+         label_for(insight.sentiment_score))
+        for cid, insight in insights.items()
     ])
     return created

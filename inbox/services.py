@@ -12,6 +12,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from assist.services import messages_classify
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
@@ -237,6 +238,8 @@ def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | N
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
     _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=True)
     sla_on_customer_message(conversation_id=conversation.pk, at=event.timestamp, now=now)
+    # Before routing: rules on language and sentiment read them from the conversation.
+    messages_classify(messages=[message], conversations=[conversation], now=now)
     if start is Start.CREATED:
         _new_conversation_route(conversation=conversation, channel=channel, customer=customer, text=event.text, now=now)
     elif start is Start.REOPENED:
