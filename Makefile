@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` and `make test`. Both install what they need
+# The two commands of the README: `make demo` (options: make demo ARGS="--port 8080") and
+# `make test`. Both install what they need
 # into .venv from the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ $(STAMP): requirements/test.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo $(ARGS)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,7 +3,7 @@ in one run.
 
     .venv/bin/python bench/console.py [--small 1000] [--large 1000000] [--requests 100]
 
-Drops and creates the database `bench_console` on BENCH_POSTGRES_URL (default
+Creates (and drops after) a database `bench_console_…` of its own on BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432) and loads, with COPY, conversations spread over ten
 channels served by two teams, each with its customer, a platform identity, a customer message,
 an agent's reply and, while open or pending, a running SLA clock. It measures the pages
@@ -27,10 +27,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import database_recreate  # noqa: E402  (needs the project on the path)
+from bench.common import database_create, unique_database_name  # noqa: E402  (needs the project on the path)
 from bench.sla import CLOCK_COLUMNS, copy_rows  # noqa: E402
 
-DATABASE = "bench_console"
+DATABASE = unique_database_name("bench_console")
 CHANNELS = 10
 AGENTS = 20
 WARM_UP = 20
@@ -331,7 +331,7 @@ def main() -> None:
     options = parser.parse_args()
     server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
-    database_recreate(server_url=server_url, name=DATABASE)
+    database_create(server_url=server_url, name=DATABASE)
     django_setup(server_url)
     from django.conf import settings
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import database_recreate, free_port  # noqa: E402  (needs the repository on sys.path)
+from bench.common import database_create, free_port, unique_database_name  # noqa: E402  (needs the repository on sys.path)
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "bench_ingest"
+DB_NAME = unique_database_name("bench_ingest")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PAGE_ID = "104857362918473"
 APP_SECRET = "bench-app-secret-0123456789abcdef"
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--celery-concurrency", type=int, default=2)
     args = parser.parse_args()
 
-    database_recreate(server_url=PG, name=DB_NAME)
+    database_create(server_url=PG, name=DB_NAME)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=ENV, check=True)
     django_setup()
     from helpdesk.celery import app as celery_app

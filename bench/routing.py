@@ -9,8 +9,8 @@
    time ingest takes.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/any .venv/bin/python bench/routing.py
-Only the server of DATABASE_URL is used: the bench drops and creates its own database,
-bench_routing, there. Celery runs in-process, so the drains routing triggers count too.
+Only the server of DATABASE_URL is used: the bench creates a database of its own there
+(bench_routing_…, dropped at exit). Celery runs in-process, so the drains routing triggers count too.
 """
 
 import argparse
@@ -31,9 +31,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import database_recreate  # noqa: E402  (needs the repository on the path)
+from bench.common import database_create, unique_database_name  # noqa: E402  (needs the repository on the path)
 
-DB_NAME = "bench_routing"
+DB_NAME = unique_database_name("bench_routing")
 WORKERS = 8
 AGENTS = 20
 SKILLS = ("billing", "shipping", "spanish")
@@ -254,7 +254,7 @@ def bench_ingest(channel, *, route: bool, count: int, run_id: str) -> tuple[Run,
     replaced by nothing (the forked workers inherit the replacement)."""
     from unittest import mock
 
-    import inbox.services
+    import inbox.services.ingest
     from integrations.services import webhook_event_process
     from routing.models import Assignment
 
@@ -268,7 +268,7 @@ def bench_ingest(channel, *, route: bool, count: int, run_id: str) -> tuple[Run,
                 raise SystemExit(f"delivery {event_id} was not processed")
 
     before = Assignment.objects.count()
-    routing_off = mock.patch.object(inbox.services, "_new_conversation_route", lambda **_: None)
+    routing_off = mock.patch.object(inbox.services.ingest, "_new_conversation_route", lambda **_: None)
     with routing_off if not route else nullcontext():
         run = run_workers(job)
     return run, Assignment.objects.count() - before
@@ -282,7 +282,7 @@ def main() -> None:
     args = parser.parse_args()
 
     server_url = bench_server_url()
-    database_recreate(server_url=server_url, name=DB_NAME)
+    database_create(server_url=server_url, name=DB_NAME)
     django_setup(f"{server_url}/{DB_NAME}")
     from helpdesk.celery import app as celery_app
     from routing.models import Team

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sla.py [--conversations 1000000] [--beat-seconds 30]
 
-Drops and creates the database `bench_sla` on BENCH_POSTGRES_URL (default
+Creates (and drops after) a database `bench_sla_…` of its own on BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432), loads the open conversations with COPY, each with a running
 first-response and resolution clock that is not due, and prints:
 
@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import database_recreate  # noqa: E402  (needs the repository on sys.path)
+from bench.common import database_create, unique_database_name  # noqa: E402  (needs the repository on sys.path)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE = "bench_sla"
+DATABASE = unique_database_name("bench_sla")
 # Django and the apps are imported inside the functions: the settings must first point at the
 # bench database (django_setup).
 
@@ -238,7 +238,7 @@ def main() -> None:
     options = parser.parse_args()
     server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
-    database_recreate(server_url=server_url, name=DATABASE)
+    database_create(server_url=server_url, name=DATABASE)
     django_setup(server_url)
     from django.db import connection
     from django.utils import timezone

@@ -101,6 +101,16 @@ def test_replay_by_id_and_time_range(client, page, capsys):
     assert Message.objects.count() == 2
 
 
+def test_replay_takes_several_ids_after_one_flag_or_repeated(client, page, capsys):
+    deliver(client)
+    deliver(client, "messenger_image")
+    first, second = WebhookEvent.objects.order_by("pk")
+    call_command("replay_webhook_events", "--id", str(first.pk), str(second.pk))
+    assert "Replayed 2 event(s): 2 processed." in capsys.readouterr().out
+    call_command("replay_webhook_events", "--id", str(first.pk), "--id", str(second.pk))
+    assert "Replayed 2 event(s): 2 processed." in capsys.readouterr().out
+
+
 def test_replay_refuses_unknown_ids_and_no_selection(page):
     with pytest.raises(CommandError, match="No webhook event with id 404"):
         call_command("replay_webhook_events", "--id", "404")

@@ -160,6 +160,9 @@ def test_sync_channels_command_backfills_and_reports(capsys):
             "sync_channels",
             "--since",
             (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "--channel",
+            str(channel.pk),
+            "404",
             stdout=out,
         )
     assert f"{channel.name}: 0 conversations, 0 new messages" in out.getvalue()

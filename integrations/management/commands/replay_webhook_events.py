@@ -18,7 +18,10 @@ class Command(BaseCommand):
     help = "Process stored webhook events again: by id, by time range, or the failed ones."
 
     def add_arguments(self, parser):
-        parser.add_argument("--id", type=int, action="append", dest="ids", default=[], help="An event id (repeatable).")
+        parser.add_argument(
+            "--id", type=int, nargs="+", action="extend", dest="ids", default=[],
+            help="Event ids: --id 1 2, or --id 1 --id 2.",
+        )
         parser.add_argument("--since", type=_instant, help="Events received at or after this time.")
         parser.add_argument("--until", type=_instant, help="Events received before this time.")
         parser.add_argument("--failed", action="store_true", help="Only events whose processing failed.")

@@ -28,7 +28,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", required=True, help="ISO 8601, e.g. 2026-11-01T00:00:00Z")
         parser.add_argument(
-            "--channel", type=int, action="append", help="A channel id (repeatable)."
+            "--channel", type=int, nargs="+", action="extend",
+            help="Channel ids: --channel 1 6, or --channel 1 --channel 6.",
         )
         parser.add_argument("--team", type=int, help="Only the channels of this routing team.")
 

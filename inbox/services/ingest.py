@@ -16,7 +16,7 @@ from assist.services import messages_classify
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
-from inbox.replies import reply_mark_sent
+from inbox.services.replies import reply_mark_sent
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
