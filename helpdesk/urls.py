@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("console/assist/", include("assist.urls")),
     path("", include("inbox.urls")),  # the agent console: / and /console/...
 ]
 if settings.SANDBOX_PLATFORMS_ENABLED:

@@ -12,7 +12,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from assist.services import messages_classify
+from assist.services.classify import messages_classify
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message

@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from assist.tasks import conversation_learn_task
 from helpdesk.errors import Conflict, DomainError, NotFound
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation, ConversationRead, Message, Note
 from inbox.services.replies import reply_queue
@@ -91,6 +93,8 @@ def conversation_status_set(
             "A newer conversation of this thread is open: answer there."
         ) from None
     sla_on_status_change(conversation_id=conversation.pk, now=now)
+    if status == Conversation.Status.RESOLVED:
+        enqueue_on_commit(conversation_learn_task, conversation_id=conversation.pk)  # a new answer to suggest
     if status not in Conversation.ACTIVE_STATUSES and conversation.assignee_id is not None:
         agent_queues_drain_on_commit(agent_id=conversation.assignee_id)
     _announce(conversation)

@@ -1,5 +1,5 @@
 from assist.models import ConversationInsight, MessageInsight
-from assist.services import messages_classify
+from assist.services.classify import messages_classify
 from inbox.models import Conversation, Message
 from tests import factories
 

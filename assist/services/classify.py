@@ -1,4 +1,4 @@
-"""Assist's state changes: classifying customer messages as ingest stores them."""
+"""Classifying customer messages as ingest stores them."""
 
 from datetime import datetime
 
@@ -9,7 +9,9 @@ from assist.language import language_detect
 from assist.models import ConversationInsight, MessageInsight
 from assist.sentiment import label_for, sentiment_score
 from inbox.models import Conversation, Message
-from inbox.triage import conversations_classification_set
+
+# From the submodule: inbox.services' own ingest imports this module while the package loads.
+from inbox.services.triage import conversations_classification_set
 
 # The latest message's share of the conversation's sentiment: the trend follows the last
 # two or three messages.
@@ -103,3 +105,4 @@ def messages_classify(
         for cid, insight in insights.items()
     ])
     return created
+
