@@ -68,11 +68,13 @@ class Index:
         self._vectors = np.zeros((capacity, DIM), dtype=np.float32)
         self._alive = np.zeros(capacity, dtype=bool)
         self._lengths = np.zeros(capacity, dtype=np.float32)
-        self._languages: list[str] = []
+        self._languages = np.zeros(capacity, dtype=np.int16)  # codes in _language_codes
+        self._language_codes: dict[str, int] = {}
         self._keys: list[Hashable] = []
         self._rows: dict[Hashable, int] = {}
         self._postings: dict[str, list[int]] = defaultdict(list)  # word -> rows (repeated per occurrence)
-        self._arrays: dict[str, np.ndarray] = {}  # postings as arrays, rebuilt when they grow
+        # Postings as (rows, term frequencies) arrays, rebuilt after they grow.
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -92,7 +94,7 @@ class Index:
         self._vectors[row] = embed(text)
         self._alive[row] = True
         self._lengths[row] = len(tokens)
-        self._languages.append(language)
+        self._languages[row] = self._language_codes.setdefault(language, len(self._language_codes))
         self._keys.append(key)
         self._rows[key] = row
         for token in tokens:
@@ -106,7 +108,7 @@ class Index:
 
     def _grow(self) -> None:
         capacity = len(self._alive) * 2
-        for name in ("_vectors", "_alive", "_lengths"):
+        for name in ("_vectors", "_alive", "_lengths", "_languages"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
@@ -116,7 +118,8 @@ class Index:
         n = len(self._keys)
         mask = self._alive[:n].copy()
         if language:
-            mask &= np.fromiter((code == language for code in self._languages), dtype=bool, count=n)
+            code = self._language_codes.get(language)
+            mask &= self._languages[:n] == code if code is not None else False
         return mask
 
     def _top(self, scores: np.ndarray, mask: np.ndarray, limit: int) -> list[tuple[Hashable, float]]:
@@ -141,10 +144,10 @@ class Index:
         for token in set(words(text)):
             if token not in self._postings:
                 continue
-            rows = self._arrays.get(token)
-            if rows is None:
-                rows = self._arrays[token] = np.asarray(self._postings[token], dtype=np.int64)
-            unique, tf = np.unique(rows, return_counts=True)
+            arrays = self._arrays.get(token)
+            if arrays is None:
+                arrays = self._arrays[token] = np.unique(np.asarray(self._postings[token]), return_counts=True)
+            unique, tf = arrays
             df = len(unique)
             if df > COMMON_SHARE * alive and alive > 20:
                 continue
@@ -173,3 +176,31 @@ class Index:
             for rank, (key, _) in enumerate(ranking):
                 fused[key] += 1 / (RRF_K + rank)
         return sorted(fused.items(), key=lambda item: -item[1])[:limit]
+
+
+class LanguageIndexes:
+    """One Index per language, so a search scores only the rows in the customer's language."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[str, Index] = {}
+        self._language_of: dict[Hashable, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._language_of)
+
+    def row_keys(self) -> list[Hashable]:
+        return list(self._language_of)
+
+    def add(self, key: Hashable, text: str, *, language: str = "") -> None:
+        self.remove(key)
+        self._indexes.setdefault(language, Index()).add(key, text)
+        self._language_of[key] = language
+
+    def remove(self, key: Hashable) -> None:
+        language = self._language_of.pop(key, None)
+        if language is not None:
+            self._indexes[language].remove(key)
+
+    def search(self, text: str, *, language: str, **options) -> list[tuple[Hashable, float]]:
+        index = self._indexes.get(language)
+        return index.search(text, **options) if index is not None else []

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from assist.language import language_detect
 from assist.models import ChannelAssist, KnowledgeArticle, ReplyExample, SuggestionFeedback
-from assist.retrieval import Index
+from assist.retrieval import LanguageIndexes
 from inbox.canned import canned_reply_fill
 from inbox.models import CannedReply, Conversation, Message
 
@@ -39,7 +39,7 @@ class SuggestionIndex:
     """The process's index of everything that can be suggested, kept in step with the database."""
 
     def __init__(self) -> None:
-        self.index = Index()
+        self.index = LanguageIndexes()
         self._lock = threading.Lock()
         self._last_example = 0
         self._fingerprints: dict[str, str] = {}
