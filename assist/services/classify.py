@@ -104,5 +104,7 @@ def messages_classify(
          label_for(insight.sentiment_score))
         for cid, insight in insights.items()
     ])
+    for conversation in conversations:  # other instances of the same rows, if the caller holds any
+        conversation.language, conversation.sentiment = by_id[conversation.pk].language, by_id[conversation.pk].sentiment
     return created
 
