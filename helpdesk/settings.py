@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "inbox",
     "routing",
     "sla",
+    "assist",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         # A scan still queued when the next one is due is dropped: the next one does its work.
         "options": {"expires": 30},
+    },
+    # Resolved conversations whose learning task was lost become suggestions all the same.
+    "sweep-assist-learning": {
+        "task": "assist.learn_sweep",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 # Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
