@@ -128,8 +128,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", "")  # empty: in-memory channel layer, eager Celery, local cache
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # channels-redis receives with a blocking BZPOPMIN of up to 5 s (RedisChannelLayer's
+    # brpop_timeout), and redis-py's default socket timeout is also 5 s: an idle socket's read
+    # raced its own timeout and the consumer died with TimeoutError every 5-10 s. The read
+    # timeout must outlast the blocking call; it still ends a read from a dead server.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5, "socket_keepalive": True}
+                ]
+            },
+        }
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
