@@ -126,11 +126,11 @@ def main() -> None:
     database_create(server_url=PG, name=DB_NAME)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=ENV, check=True)
     django_setup()
-    from helpdesk.celery import app as celery_app
+    from helpdesk.celery import queue_names, queues_purge
     from inbox.models import Message
     from integrations.models import Channel, WebhookEvent
 
-    celery_app.control.purge()
+    queues_purge()
     Channel.objects.create(platform="facebook", name="Bench Page", account_id=PAGE_ID, app_secret=APP_SECRET)
 
     port = free_port()
@@ -165,7 +165,7 @@ def main() -> None:
 
     pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).count()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel=WARNING",
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel=WARNING", "-Q", ",".join(queue_names()),
          f"--concurrency={args.celery_concurrency}", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=ENV,
     )

@@ -158,6 +158,25 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY = False
+# Queues that cannot starve each other: each kind of work has its own, served by its own
+# workers (README "Production"), so an ingest backlog never delays an SLA scan or a sweep, and
+# a reply waiting out a platform's rate limit holds only the reply workers.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "integrations.webhook_events_process": {"queue": "ingest"},
+    "inbox.reply_send": {"queue": "replies"},
+    # Calls to the platforms' APIs that read (polls, listings), and may wait on their limits.
+    "integrations.bluesky_channel_poll": {"queue": "polls"},
+    "integrations.channels_sync": {"queue": "polls"},
+    # The periodic sweepers, and the poll fan-out that only enqueues.
+    "integrations.webhook_events_sweep": {"queue": "sweeps"},
+    "integrations.bluesky_channels_poll": {"queue": "sweeps"},
+    "inbox.replies_sweep": {"queue": "sweeps"},
+    "routing.queues_sweep": {"queue": "sweeps"},
+    "sla.escalations_sweep": {"queue": "sweeps"},
+    "routing.*": {"queue": "routing"},
+    "sla.*": {"queue": "sla"},
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-webhook-events": {
         "task": "integrations.webhook_events_sweep",
@@ -178,7 +197,13 @@ CELERY_BEAT_SCHEDULE = {
         # A scan still queued when the next one is due is dropped: the next one does its work.
         "options": {"expires": 30},
     },
+    "sweep-sla-escalations": {
+        "task": "sla.escalations_sweep",
+        "schedule": timedelta(seconds=60),
+    },
 }
+# A breach not escalated this long after the scan recorded it lost its task: the sweep runs it.
+SLA_ESCALATION_SWEEP_AFTER = timedelta(seconds=int(env("SLA_ESCALATION_SWEEP_AFTER_SECONDS", "120")))
 # Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
 SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
 # Dotted path of `hook(*, conversation_id: int, team_id: int) -> None` that hands a conversation

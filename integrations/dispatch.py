@@ -13,6 +13,8 @@ import queue
 import threading
 import time
 
+from django.db import close_old_connections
+
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 50
@@ -23,13 +25,36 @@ GATHER_SECONDS = 0.05
 
 
 def enqueue_processing(event_ids: list[int]) -> None:
-    """Publish one processing task for these events; on failure leave them to the sweeper."""
+    """Publish one processing task for these events; on failure leave them to the sweeper,
+    marked as never enqueued so that it takes them at its next run."""
+    from integrations.models import WebhookEvent
     from integrations.tasks import webhook_events_process_task
 
     try:
         webhook_events_process_task.delay(event_ids=event_ids)
     except Exception:  # noqa: BLE001  (broker unreachable: the rows stay pending for the sweeper)
         logger.warning("Could not enqueue webhook events %s; the sweeper will retry them.", event_ids, exc_info=True)
+        WebhookEvent.objects.filter(pk__in=event_ids, status=WebhookEvent.Status.PENDING).update(enqueued_at=None)
+
+
+def processing_waiting() -> int | None:
+    """How many processing tasks wait in the broker's queue; None if it cannot say."""
+    from kombu.exceptions import ChannelError, OperationalError
+
+    from helpdesk.celery import app
+    from integrations.tasks import webhook_events_process_task
+
+    if app.conf.task_always_eager:
+        return 0
+    queue = app.amqp.router.route({}, webhook_events_process_task.name)["queue"].name
+    try:
+        with app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:  # the broker drops an empty queue: nothing waits
+        return 0
+    except (OperationalError, OSError):
+        logger.warning("The broker cannot say what waits in the %s queue.", queue, exc_info=True)
+        return None
 
 
 class _Dispatcher:
@@ -69,9 +94,14 @@ class _Dispatcher:
                     batch.append(pending.get(timeout=remaining))
                 except queue.Empty:
                     break
-            enqueue_processing(batch)
-            for _ in batch:
-                pending.task_done()
+            try:
+                enqueue_processing(batch)
+            finally:
+                # A refused batch is marked in the database from this thread: give its
+                # connection back rather than hold it for the life of the process.
+                close_old_connections()
+                for _ in batch:
+                    pending.task_done()
 
 
 _dispatcher = _Dispatcher()

@@ -19,14 +19,21 @@ def celery_broker(url: str) -> Iterator[None]:
 
     previous = app.conf.broker_url, app.conf.task_always_eager
     app.conf.broker_url, app.conf.task_always_eager = url, False
-    app.close()  # drop the pooled connections to the previous broker
+    _pools_drop(app)
     try:
         yield
     finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
-        app.close()
+        _pools_drop(app)
+
+
+def _pools_drop(app) -> None:
+    """Forget the pooled connections and producers, built from the broker URL on first use."""
+    app.close()
+    app.amqp._producer_pool = None
 
 
 def broker_unreachable():
     """Celery publishes to a Redis broker that refuses every connection."""
     return celery_broker(f"redis://127.0.0.1:{free_port()}/0")
+
