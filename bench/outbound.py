@@ -66,8 +66,8 @@ def prepare(*, base_url: str, replies: int) -> list[int]:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from inbox import replies as reply_services
     from inbox.models import Conversation, Customer, CustomerIdentity, Message
+    from inbox.services import replies as reply_services
     from integrations.models import Channel, Platform
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -124,7 +124,7 @@ def send_all(message_ids: list[int], *, workers: int) -> dict[str, int]:
     """Send every reply as the task would: retry transient errors after the wait they carry."""
     from django.db import close_old_connections
 
-    from inbox.replies import reply_fail, reply_send
+    from inbox.services import reply_fail, reply_send
     from integrations.http import PlatformUnavailable
 
     retries = threading.Semaphore(0)
@@ -164,7 +164,7 @@ def main() -> None:
     from django.conf import settings
 
     from inbox.models import Message
-    from integrations.sandbox_platform import sandbox_stats
+    from sandbox.platform import sandbox_stats
 
     settings.SANDBOX_RECEIPT_DELAYS = (0.2, 0.4)
     port = free_port()

@@ -216,8 +216,13 @@ ROUTING_PRESENCE_TIMEOUT = timedelta(seconds=int(env("ROUTING_PRESENCE_TIMEOUT_S
 ROUTING_CONFIG_MAX_AGE = int(env("ROUTING_CONFIG_MAX_AGE_SECONDS", "30"))
 
 # --- Product behaviour --------------------------------------------------------------------
-# Serve fake platform endpoints under /sandbox/ (the Bluesky PDS that sandbox channels poll).
+# Install the sandbox app: fake platform endpoints under /sandbox/ (the Bluesky PDS that
+# sandbox channels poll, the APIs their replies go to), the simulator and `manage.py simulate`.
+# On by default only with DEBUG (the demo, the tests), so a production deployment neither
+# installs nor routes to it.
 SANDBOX_PLATFORMS_ENABLED = env_bool("SANDBOX_PLATFORMS_ENABLED", DEBUG)
+if SANDBOX_PLATFORMS_ENABLED:
+    INSTALLED_APPS.append("sandbox")
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 # A pending event older than this is assumed lost by the broker and enqueued again.

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
-    path("sandbox/", include("integrations.sandbox_urls")),  # empty unless SANDBOX_PLATFORMS_ENABLED
     path("", include("inbox.urls")),  # the agent console: / and /console/...
 ]
+if settings.SANDBOX_PLATFORMS_ENABLED:
+    urlpatterns.insert(-1, path("sandbox/", include("sandbox.urls")))

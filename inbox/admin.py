@@ -12,7 +12,7 @@ from inbox.models import (
     Note,
     Tag,
 )
-from inbox.triage import conversation_priority_set, conversation_status_set
+from inbox.services import conversation_priority_set, conversation_status_set
 
 
 @admin.register(Tag)

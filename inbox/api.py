@@ -1,6 +1,6 @@
 """Conversations API: reads, and agents' replies. Visibility, filtering and the related rows
-each page needs come from `inbox.selectors` and `inbox.filters`, replies from
-`inbox.replies`; these views only wire them to DRF."""
+each page needs come from `inbox.selectors.visibility` and `inbox.filters`, replies from
+`inbox.services.replies`; these views only wire them to DRF."""
 
 import uuid
 
@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inbox.filters import UNASSIGNED, ConversationFilter
-from inbox.replies import reply_queue
-from inbox.selectors import (
+from inbox.selectors.visibility import (
     CONVERSATION_ORDERS,
     conversation_detail,
     conversation_list,
@@ -29,6 +28,7 @@ from inbox.serializers import (
     ReplyCreateSerializer,
     ReplySerializer,
 )
+from inbox.services import reply_queue
 from integrations.outbound import OutboundAttachment
 from integrations.sync import last_syncs, sync_channels
 from sla.selectors import conversations_with_sla

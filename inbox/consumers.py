@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.broadcast import conversation_group
-from inbox.console_selectors import console_groups, conversation_visible
+from inbox.selectors.console import console_groups, conversation_visible
 
 # What a console may say about the conversation it watches.
 VIEWER_STATES = ("viewing", "typing")

@@ -5,7 +5,8 @@ from dataclasses import replace
 from django import forms
 from django.contrib.auth.models import AbstractUser
 
-from inbox.console_selectors import (
+from inbox.models import Conversation, Tag
+from inbox.selectors.console import (
     ACTIVE,
     ANY_STATUS,
     InboxQuery,
@@ -13,8 +14,7 @@ from inbox.console_selectors import (
     inbox_views,
     visible_channels,
 )
-from inbox.models import Conversation, Tag
-from inbox.replies import REPLY_MAX_CHARACTERS
+from inbox.services.replies import REPLY_MAX_CHARACTERS
 from integrations.models import Platform
 from routing.presence import Presence
 from sla.selectors import SlaFilterState

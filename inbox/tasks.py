@@ -2,7 +2,7 @@ import random
 
 from celery import shared_task
 
-from inbox.replies import replies_stuck, reply_fail, reply_send
+from inbox.services import replies_stuck, reply_fail, reply_send
 from integrations.http import PlatformUnavailable
 
 REPLY_SEND_MAX_RETRIES = 8

@@ -2,7 +2,7 @@
 
 One view serves a page and its fragments: for an htmx request, the element it targets
 (HX-Target) picks the `_*.html` partial rendered alone, so each piece of markup exists once.
-Every view reads through `inbox.console_selectors`, which only returns what the user may see:
+Every view reads through `inbox.selectors.console`, which only returns what the user may see:
 a conversation of another team answers 404, as one that does not exist.
 """
 
@@ -20,7 +20,6 @@ from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_clien
 from django_htmx.middleware import HtmxDetails
 
 from helpdesk.errors import DomainError
-from inbox import console_selectors as selectors
 from inbox.canned import canned_replies_for
 from inbox.forms import (
     AssignForm,
@@ -34,8 +33,9 @@ from inbox.forms import (
     TransferForm,
 )
 from inbox.models import Conversation, Tag
-from inbox.replies import reply_queue
-from inbox.triage import (
+from inbox.selectors import console as selectors
+from inbox.services import reply_queue
+from inbox.services.triage import (
     conversation_mark_read,
     conversation_priority_set,
     conversation_status_set,

@@ -9,7 +9,6 @@ from integrations.channels import (
     channel_secrets_validate,
 )
 from integrations.models import Channel, WebhookEvent
-from integrations.sandbox_platform import sandbox_failure_set
 from integrations.sending import channel_attention_clear
 
 
@@ -65,32 +64,12 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["platform", "mode", "is_active", "needs_attention"]
     search_fields = ["name", "account_id"]
     readonly_fields = ["webhook_url", "attention_reason", "created_at", "updated_at"]
-    actions = ["attention_clear", "sandbox_fail_429", "sandbox_fail_500", "sandbox_fail_expired_token"]
+    actions = ["attention_clear"]
 
     @admin.action(description="Clear “needs attention” (the token or permission was fixed)")
     def attention_clear(self, request, queryset):
         cleared = channel_attention_clear(channel_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Cleared {cleared} channel(s).")
-
-    def _sandbox_fail(self, request, queryset, mode: str) -> None:
-        sandboxed = queryset.filter(mode=Channel.Mode.SANDBOX).values_list("platform", flat=True)
-        platforms = sorted(set(sandboxed))
-        for platform in platforms:
-            sandbox_failure_set(platform=platform, mode=mode)
-        names = ", ".join(platforms) or "(no sandbox channel selected)"
-        self.message_user(request, f"Sandbox API of {names}: the next call answers {mode}.")
-
-    @admin.action(description="Sandbox: answer the next call with 429 and Retry-After")
-    def sandbox_fail_429(self, request, queryset):
-        self._sandbox_fail(request, queryset, "429")
-
-    @admin.action(description="Sandbox: answer the next call with a server error")
-    def sandbox_fail_500(self, request, queryset):
-        self._sandbox_fail(request, queryset, "500")
-
-    @admin.action(description="Sandbox: answer the next call with an expired token")
-    def sandbox_fail_expired_token(self, request, queryset):
-        self._sandbox_fail(request, queryset, "expired_token")
 
     @admin.display(description="Webhook URL")
     def webhook_url(self, channel: Channel) -> str:

@@ -67,7 +67,7 @@ class Channel(models.Model):
     @property
     def effective_api_base_url(self) -> str:
         """Where the channel's API calls go: its own URL if set; a sandbox channel never
-        reaches the real platform, but this deployment's fake one (integrations.sandbox_urls)."""
+        reaches the real platform, but this deployment's fake one (sandbox.urls)."""
         if self.api_base_url:
             return self.api_base_url.rstrip("/")
         if self.mode == self.Mode.SANDBOX:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from inbox.triage import MENTION
+from inbox.services.triage import MENTION
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 """The normalized events every platform parser produces, and the errors a webhook answers with.
 
 A parser turns one raw delivery (which may batch several entries) into a list of these
-events; `inbox.services` ingests them without knowing which platform they came from.
+events; `inbox.services.ingest` ingests them without knowing which platform they came from.
 """
 
 from dataclasses import dataclass

@@ -10,7 +10,7 @@ from django.utils import timezone
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation
-from inbox.triage import conversation_priority_set
+from inbox.services import conversation_priority_set
 from sla import tasks
 from sla.models import ClockEvent, EscalationAction
 

@@ -11,8 +11,7 @@ from celery.exceptions import Retry
 from django.core.cache import cache
 
 from inbox.models import Conversation, Message
-from inbox.replies import reply_queue, reply_send
-from inbox.services import receipt_apply
+from inbox.services import receipt_apply, reply_queue, reply_send
 from inbox.tasks import REPLY_SEND_MAX_RETRIES, reply_send_task
 from integrations.models import Platform
 from integrations.platforms.base import StatusReceipt

@@ -14,7 +14,7 @@ from inbox.models import Message
 from integrations.channels import InvalidChannel, channel_create
 from integrations.models import Channel, Platform
 from integrations.polling import bluesky_channel_poll
-from integrations.simulator import WEBHOOK_PLATFORMS
+from sandbox.simulator import WEBHOOK_PLATFORMS
 from tests import factories
 
 APP_SECRET = "app-secret-5f1c9a"

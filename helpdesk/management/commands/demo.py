@@ -31,18 +31,18 @@ from django.db.models import F, Max, Q
 
 from helpdesk.errors import DomainError
 from inbox.models import Conversation, Message
-from inbox.replies import reply_queue
+from inbox.services import reply_queue
 from integrations.channels import channel_create
 from integrations.models import Channel, Platform
 from integrations.polling import bluesky_channel_ids, bluesky_channel_poll
 from integrations.services import webhook_events_sweep
-from integrations.simulator import (
+from routing.models import Agent, Team
+from sandbox.simulator import (
     WEBHOOK_PLATFORMS,
     Simulator,
     channel_rotation,
     deliveries_post,
 )
-from routing.models import Agent, Team
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from integrations.models import Channel, Platform
 from integrations.platforms import adapter_for
 from integrations.selectors import active_channels
 
-# Platforms that post webhooks; Bluesky is polled (see integrations.sandbox_bluesky).
+# Platforms that post webhooks; Bluesky is polled (see sandbox.bluesky).
 WEBHOOK_PLATFORMS = (
     Platform.FACEBOOK,
     Platform.INSTAGRAM,

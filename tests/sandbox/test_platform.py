@@ -11,12 +11,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from inbox import replies
 from inbox.models import Message
-from inbox.replies import reply_queue, reply_send
-from integrations import sandbox_platform
+from inbox.services import replies, reply_queue, reply_send
 from integrations.models import Channel, Platform
 from integrations.sending import channel_client
+from sandbox import platform as sandbox_platform
 from tests import factories
 
 # Receipts are posted by the sandbox as a separate request: they need committed rows.

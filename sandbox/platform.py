@@ -31,9 +31,9 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations import sandbox_bluesky
 from integrations.models import Channel, Platform
 from integrations.platforms import adapter_for
+from sandbox import bluesky as sandbox_bluesky
 
 logger = logging.getLogger(__name__)
 
@@ -474,7 +474,7 @@ BLUESKY_SEND_METHODS = {
 @csrf_exempt
 async def bluesky_xrpc(request: HttpRequest, nsid: str) -> JsonResponse:
     """Serve the XRPC methods replies and sync use; the rest (sessions, the polled chat log
-    and notifications) is the sandbox PDS's (integrations.sandbox_bluesky), which reads no
+    and notifications) is the sandbox PDS's (sandbox.bluesky), which reads no
     database and is called directly."""
     if nsid not in BLUESKY_SEND_METHODS:
         return sandbox_bluesky.xrpc(request, nsid)

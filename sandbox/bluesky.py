@@ -25,7 +25,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.simulator import PERSONAS, TOPICS, Persona, customer_text
+from sandbox.simulator import PERSONAS, TOPICS, Persona, customer_text
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 DM_INTERVAL = timedelta(seconds=20)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from helpdesk.errors import DomainError
 from integrations.models import Platform
-from integrations.simulator import (
+from sandbox.simulator import (
     SimulationReport,
     Simulator,
     channel_rotation,

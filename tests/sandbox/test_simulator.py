@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations import sandbox_bluesky
 from integrations.models import Platform
 from integrations.platforms import adapter_for, bluesky
 from integrations.platforms.base import InboundMessage
-from integrations.simulator import ASCII_BODY_PLATFORMS, WEBHOOK_PLATFORMS, Simulator
+from sandbox import bluesky as sandbox_bluesky
+from sandbox.simulator import ASCII_BODY_PLATFORMS, WEBHOOK_PLATFORMS, Simulator
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

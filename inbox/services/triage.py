@@ -18,7 +18,7 @@ from django.utils import timezone
 from helpdesk.errors import Conflict, DomainError, NotFound
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation, ConversationRead, Message, Note
-from inbox.replies import reply_queue
+from inbox.services.replies import reply_queue
 from integrations.outbound import OutboundAttachment
 from routing.services import agent_queues_drain_on_commit
 from sla.services.clocks import sla_on_priority_change, sla_on_status_change

@@ -1,4 +1,4 @@
-"""Reads for the agent console, built on `inbox.selectors` so every one of them is limited to
+"""Reads for the agent console, built on `inbox.selectors.visibility` so every one of them is limited to
 the conversations the user may see. Each page costs a fixed number of queries whatever the
 number of rows (bench/console.py counts them).
 """
@@ -13,7 +13,7 @@ from django.http import Http404
 
 from inbox.broadcast import ALL_INBOXES_GROUP, inbox_group
 from inbox.models import Conversation, ConversationRead, CustomerIdentity, Message, Note
-from inbox.selectors import (
+from inbox.selectors.visibility import (
     conversation_detail,
     conversation_list,
     conversations_visible_to,

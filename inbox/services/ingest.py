@@ -15,7 +15,7 @@ from django.utils import timezone
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
-from inbox.replies import reply_mark_sent
+from inbox.services.replies import reply_mark_sent
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
