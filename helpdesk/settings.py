@@ -150,6 +150,9 @@ else:
     CELERY_BROKER_URL = "memory://localhost/"  # never used for publishing: tasks run eagerly
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
+# Without a broker, tasks run in one background thread of the web process (helpdesk/celery.py),
+# never inside the request that enqueued them; off, they run inline in it (tests do that).
+EMBEDDED_TASK_THREAD = env_bool("EMBEDDED_TASK_THREAD", True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True

@@ -8,12 +8,12 @@ row still `pending`, which the sweeper enqueues again.
 """
 
 import logging
-import os
 import queue
-import threading
 import time
 
 from django.db import close_old_connections
+
+from helpdesk.background import QueueThread
 
 logger = logging.getLogger(__name__)
 
@@ -57,54 +57,26 @@ def processing_waiting() -> int | None:
         return None
 
 
-class _Dispatcher:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._queue: queue.Queue[int] = queue.Queue()
-
-    def submit(self, event_id: int) -> None:
-        if self._pid != os.getpid():
-            self._start()
-        self._queue.put(event_id)
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            # A forked worker (uvicorn, Celery prefork) inherits no running thread: start its own.
-            self._queue = queue.Queue()
-            threading.Thread(target=self._run, args=(self._queue,), name="webhook-dispatcher", daemon=True).start()
-            self._pid = os.getpid()
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until every submitted id was handed to the broker (or given up on); return
-        whether that happened within `timeout` seconds. For orderly shutdowns and tests."""
-        pending = self._queue
-        with pending.all_tasks_done:
-            return pending.all_tasks_done.wait_for(lambda: pending.unfinished_tasks == 0, timeout)
-
-    @staticmethod
-    def _run(pending: queue.Queue) -> None:
-        while True:
-            batch = [pending.get()]
-            deadline = time.monotonic() + GATHER_SECONDS
-            while len(batch) < MAX_BATCH and (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    batch.append(pending.get(timeout=remaining))
-                except queue.Empty:
-                    break
+def _publish_batches(pending: queue.Queue) -> None:
+    while True:
+        batch = [pending.get()]
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(batch) < MAX_BATCH and (remaining := deadline - time.monotonic()) > 0:
             try:
-                enqueue_processing(batch)
-            finally:
-                # A refused batch is marked in the database from this thread: give its
-                # connection back rather than hold it for the life of the process.
-                close_old_connections()
-                for _ in batch:
-                    pending.task_done()
+                batch.append(pending.get(timeout=remaining))
+            except queue.Empty:
+                break
+        try:
+            enqueue_processing(batch)
+        finally:
+            # A refused batch is marked in the database from this thread: give its
+            # connection back rather than hold it for the life of the process.
+            close_old_connections()
+            for _ in batch:
+                pending.task_done()
 
 
-_dispatcher = _Dispatcher()
+_dispatcher = QueueThread(name="webhook-dispatcher", consume=_publish_batches)
 processing_dispatch_flush = _dispatcher.flush
 
 
@@ -115,4 +87,4 @@ def processing_dispatch(event_id: int) -> None:
     if app.conf.task_always_eager:
         enqueue_processing([event_id])
     else:
-        _dispatcher.submit(event_id)
+        _dispatcher.put(event_id)

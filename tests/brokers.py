@@ -28,8 +28,10 @@ def celery_broker(url: str) -> Iterator[None]:
 
 
 def _pools_drop(app) -> None:
-    """Forget the pooled connections and producers, built from the broker URL on first use."""
-    app.close()
+    """Forget the pooled connections and producers, built from the broker URL on first use.
+    (Not `app.close()`: it also unregisters the app, and the shared tasks of modules imported
+    after that would never be registered on it.)"""
+    app._pool = None
     app.amqp._producer_pool = None
 
 

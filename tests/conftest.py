@@ -60,10 +60,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
-    """Unit tests run tasks in-process, and a task's error fails the test that ran it; the
-    pipeline tests that need a worker start one."""
+    """Unit tests run tasks in-process, inline where they are enqueued, and a task's error fails
+    the test that ran it; the pipeline tests that need a worker start one."""
     from helpdesk.celery import app
 
+    settings.EMBEDDED_TASK_THREAD = False
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield
