@@ -254,7 +254,7 @@ def bench_ingest(channel, *, route: bool, count: int, run_id: str) -> tuple[Run,
     replaced by nothing (the forked workers inherit the replacement)."""
     from unittest import mock
 
-    import inbox.services.ingest
+    import inbox.services.batch
     from integrations.services import webhook_event_process
     from routing.models import Assignment
 
@@ -268,7 +268,7 @@ def bench_ingest(channel, *, route: bool, count: int, run_id: str) -> tuple[Run,
                 raise SystemExit(f"delivery {event_id} was not processed")
 
     before = Assignment.objects.count()
-    routing_off = mock.patch.object(inbox.services.ingest, "_new_conversation_route", lambda **_: None)
+    routing_off = mock.patch.object(inbox.services.batch, "_new_conversations_route", lambda *_, **__: None)
     with routing_off if not route else nullcontext():
         run = run_workers(job)
     return run, Assignment.objects.count() - before

@@ -12,16 +12,24 @@ from django.utils import timezone
 
 from helpdesk.transactions import on_commit_call
 from inbox.broadcast import broadcasts_batched
-from inbox.services import event_ingest
+from inbox.services import event_ingest, events_ingest
+from inbox.services.sanitise import ItemRefused
 from integrations.dispatch import enqueue_processing, processing_dispatch, processing_waiting
 from integrations.models import Channel, WebhookEvent
 from integrations.platforms import adapter_for
-from integrations.platforms.base import BadSignature, MalformedPayload, UnknownChannel
+from integrations.platforms.base import (
+    BadSignature,
+    MalformedPayload,
+    NormalizedEvent,
+    UnknownChannel,
+)
 from integrations.selectors import APP_LEVEL_PLATFORMS, signing_channels
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 50
+# An event in one of these was applied; processing it again changes nothing.
+DONE_STATUSES = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
 # Headers kept with each event: enough to re-verify and debug a delivery, nothing else.
 KEPT_HEADERS = (
@@ -121,55 +129,161 @@ def poll_state_save(*, channel: Channel, poll_state: dict) -> None:
     channel.poll_state = poll_state
 
 
-def _channel_for(event, *, fixed: Channel | None, platform: str, cache: dict[str, Channel | None]) -> Channel | None:
-    if fixed is not None:
-        return fixed
-    if event.account_id not in cache:
-        cache[event.account_id] = Channel.objects.filter(
-            platform__in=APP_LEVEL_PLATFORMS[platform], account_id=event.account_id, is_active=True
-        ).first()
-    return cache[event.account_id]
+class _Unparseable(Exception):
+    """A stored delivery that parsing refuses: the same bytes will never parse, so it is not retried."""
 
 
-def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str | None:
-    """Parse a stored event and ingest what it says; return its new status.
+Items = list[tuple[Channel, NormalizedEvent]]
 
-    Safe to run twice or concurrently: ingest is idempotent. A failure is recorded on the
-    event; it is retried by the sweeper until WEBHOOK_MAX_ATTEMPTS, then left `failed`.
+
+def _event_items(event: WebhookEvent, *, channels: dict[tuple[str, str], Channel | None]) -> Items:
+    """Parse a stored delivery into its normalized events, each with the channel it is for
+    (app-level deliveries name an account per event; `channels` caches them for a batch)."""
+    fixed = event.channel
+    try:
+        parsed = adapter_for(event.platform).parse(
+            json.loads(event.body), account_id=fixed.account_id if fixed else ""
+        )
+    except (ValueError, MalformedPayload) as exc:  # JSONDecodeError is a ValueError
+        raise _Unparseable(f"{type(exc).__name__}: {exc}") from exc
+    items = []
+    for normalized in parsed:
+        if fixed is None:
+            key = (event.platform, normalized.account_id)
+            if key not in channels:
+                channels[key] = Channel.objects.filter(
+                    platform__in=APP_LEVEL_PLATFORMS[event.platform], account_id=normalized.account_id, is_active=True
+                ).first()
+            channel = channels[key]
+        else:
+            channel = fixed
+        if channel is not None:
+            items.append((channel, normalized))
+    return items
+
+
+def _items_note(items: Items, refusals: list[tuple[int, str]]) -> str:
+    """Name the items a delivery could not store, and why, for the event's error field."""
+    return "; ".join(
+        f"item {index + 1} ({getattr(items[index][1], 'platform_message_id', '') or type(items[index][1]).__name__}): "
+        f"{reason}"
+        for index, reason in refusals
+    )[:2000]
+
+
+def webhook_events_process(*, event_ids: list[int], now: datetime | None = None) -> dict[int, str]:
+    """Process the stored events that arrived together as one batch; return each one's new status.
+
+    Their normalized events are ingested set-wise in one transaction, with the events' new
+    statuses. If the batch fails (a race lost to a concurrent worker, a bug in one item), it
+    is rolled back whole and each event is processed on its own instead.
     """
     now = now or timezone.now()
-    event = WebhookEvent.objects.select_related("channel").filter(pk=event_id).first()
-    if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-        return None if event is None else event.status
     try:
-        with transaction.atomic(), broadcasts_batched():  # one trip to the consoles per delivery
-            acted = _events_ingest(event, now=now)
-            status = WebhookEvent.Status.PROCESSED if acted else WebhookEvent.Status.IGNORED
-            # In the same transaction: the event is marked done exactly when its effects commit.
-            WebhookEvent.objects.filter(pk=event.pk).update(
+        with transaction.atomic(), broadcasts_batched():  # one trip to the consoles per batch
+            return _batch_process(event_ids, now=now)
+    except Exception:  # noqa: BLE001  (each event is then processed, and its failure recorded, alone)
+        logger.warning("Batch of webhook events %s failed; processing them one by one", event_ids, exc_info=True)
+    return {event_id: webhook_event_process(event_id=event_id, now=now) for event_id in event_ids}
+
+
+def _batch_process(event_ids: list[int], *, now: datetime) -> dict[int, str]:
+    # SKIP LOCKED: an event another worker is processing right now (a redelivered task, the
+    # sweeper's) is that worker's; it is done when that worker commits.
+    events = list(
+        WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("channel")
+        .filter(pk__in=event_ids)
+        .exclude(status__in=DONE_STATUSES)
+        .order_by("pk")
+    )
+    channels: dict[tuple[str, str], Channel | None] = {}
+    unparseable: dict[WebhookEvent, str] = {}
+    spans: list[tuple[WebhookEvent, int, int]] = []
+    items: Items = []
+    for event in events:
+        try:
+            event_items = _event_items(event, channels=channels)
+        except _Unparseable as exc:
+            unparseable[event] = str(exc)
+            continue
+        spans.append((event, len(items), len(items) + len(event_items)))
+        items.extend(event_items)
+    results = events_ingest(items=items, now=now)
+    statuses: dict[int, str] = {}
+    for event, reason in unparseable.items():
+        statuses[event.pk] = _event_failed(event, error=reason, final=True)
+    done: dict[str, list[int]] = {WebhookEvent.Status.PROCESSED: [], WebhookEvent.Status.IGNORED: []}
+    for event, start, end in spans:
+        status = WebhookEvent.Status.PROCESSED if any(r.acted for r in results[start:end]) else WebhookEvent.Status.IGNORED
+        refusals = [(index - start, r.refused) for index, r in enumerate(results[start:end], start) if r.refused]
+        if refusals:
+            _event_done(event.pk, status=status, error=_items_note(items[start:end], refusals), now=now)
+        else:
+            done[status].append(event.pk)
+        statuses[event.pk] = status
+    for status, pks in done.items():
+        if pks:
+            WebhookEvent.objects.filter(pk__in=pks).update(
                 status=status, attempts=F("attempts") + 1, error="", processed_at=now
             )
-    except Exception as exc:  # noqa: BLE001  (recorded on the event, which is retried or replayed)
-        logger.exception("Webhook event %s failed", event.pk)
-        attempts = event.attempts + 1
-        status = WebhookEvent.Status.FAILED if attempts >= settings.WEBHOOK_MAX_ATTEMPTS else WebhookEvent.Status.PENDING
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=status, attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+    return statuses
+
+
+def _event_done(event_id: int, *, status: str, error: str, now: datetime) -> None:
+    WebhookEvent.objects.filter(pk=event_id).update(
+        status=status, attempts=F("attempts") + 1, error=error, processed_at=now
+    )
+
+
+def _event_failed(event: WebhookEvent, *, error: str, final: bool) -> str:
+    """Record a failed attempt: the event is retried by the sweeper, unless `final` or out of attempts."""
+    attempts = event.attempts + 1
+    out = final or attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    status = WebhookEvent.Status.FAILED if out else WebhookEvent.Status.PENDING
+    WebhookEvent.objects.filter(pk=event.pk).update(status=status, attempts=attempts, error=error[:2000])
     return status
 
 
-def _events_ingest(event: WebhookEvent, *, now: datetime) -> bool:
-    """Ingest every normalized event of a stored delivery; return whether any changed the inbox."""
-    fixed = event.channel
-    parsed = adapter_for(event.platform).parse(json.loads(event.body), account_id=fixed.account_id if fixed else "")
-    channels: dict[str, Channel | None] = {}
-    acted = False
-    for normalized in parsed:
-        channel = _channel_for(normalized, fixed=fixed, platform=event.platform, cache=channels)
-        if channel is not None:
-            acted = event_ingest(channel=channel, event=normalized, now=now) or acted
-    return acted
+def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str | None:
+    """Parse a stored event and ingest what it says, each normalized event on its own; return
+    the event's new status.
+
+    Safe to run twice or concurrently: ingest is idempotent. An item that fails is rolled back
+    to its savepoint and named on the event, which is retried by the sweeper (the items already
+    stored are found again) until WEBHOOK_MAX_ATTEMPTS, then left `failed`. An item refused
+    for good (an id too long to store) is named, not retried; a delivery that cannot be
+    parsed fails at once.
+    """
+    now = now or timezone.now()
+    event = WebhookEvent.objects.select_related("channel").filter(pk=event_id).first()
+    if event is None or event.status in DONE_STATUSES:
+        return None if event is None else event.status
+    try:
+        items = _event_items(event, channels={})
+    except _Unparseable as exc:
+        return _event_failed(event, error=str(exc), final=True)
+    refusals: list[tuple[int, str]] = []
+    failures: list[tuple[int, str]] = []
+    with transaction.atomic(), broadcasts_batched():
+        acted = False
+        for index, (channel, normalized) in enumerate(items):
+            try:
+                # A savepoint per item, and its broadcasts dropped with it: one bad item must
+                # not take the good ones of its delivery down.
+                with broadcasts_batched(), transaction.atomic():
+                    acted = event_ingest(channel=channel, event=normalized, now=now) or acted
+            except ItemRefused as exc:
+                refusals.append((index, exc.message))
+            except Exception as exc:  # noqa: BLE001  (named on the event, which is retried)
+                logger.exception("Item %s of webhook event %s failed", index + 1, event.pk)
+                failures.append((index, f"{type(exc).__name__}: {exc}"))
+        if not failures:
+            status = WebhookEvent.Status.PROCESSED if acted else WebhookEvent.Status.IGNORED
+            # In the same transaction: the event is marked done exactly when its effects commit.
+            _event_done(event.pk, status=status, error=_items_note(items, refusals), now=now)
+            return status
+    return _event_failed(event, error=_items_note(items, failures + refusals), final=False)
 
 
 def webhook_events_take(*, event_ids: list[int], now: datetime | None = None) -> None:

@@ -12,9 +12,9 @@ SYNC_LOOKBACK = timedelta(days=1)
 @shared_task(name="integrations.webhook_events_process", acks_late=True)
 def webhook_events_process_task(*, event_ids: list[int]) -> None:
     services.webhook_events_take(event_ids=event_ids)
-    # Each event is processed and recorded on its own: one failure does not hold the others.
-    for event_id in event_ids:
-        services.webhook_event_process(event_id=event_id)
+    # The events that arrived together are ingested as one batch; a failed batch falls back
+    # to processing and recording each event on its own.
+    services.webhook_events_process(event_ids=event_ids)
 
 
 @shared_task(name="integrations.webhook_events_sweep")

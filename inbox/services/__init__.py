@@ -1,6 +1,7 @@
 """Inbox's state changes. Import from here; the submodules split them by sub-domain:
 
-- `ingest`: what arrives from the platforms (messages, echoes, receipts, edits, deletions);
+- `ingest`: what arrives from the platforms (messages, echoes, receipts, edits, deletions),
+  one event at a time or in batches (`batch`: customer messages set-wise; `sanitise`);
 - `replies`: agents' replies, queued, sent and marked;
 - `triage`: what agents do to a conversation (status, priority, tags, notes, reads, resends).
 """
@@ -9,6 +10,7 @@ from inbox.services.ingest import (
     customer_identity_upsert,
     echo_ingest,
     event_ingest,
+    events_ingest,
     message_delete_apply,
     message_edit_apply,
     message_ingest,
@@ -38,6 +40,7 @@ __all__ = [
     "customer_identity_upsert",
     "echo_ingest",
     "event_ingest",
+    "events_ingest",
     "message_delete_apply",
     "message_edit_apply",
     "message_ingest",

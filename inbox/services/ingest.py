@@ -1,21 +1,27 @@
-"""Inbox state changes. Ingest turns normalized platform events into customers,
-conversations and messages, idempotently: the database's unique constraints settle races."""
+"""Ingest: normalized platform events into customers, conversations and messages,
+idempotently: the database's unique constraints settle races.
+
+`events_ingest` applies a batch (the deliveries a worker took together), customer messages
+set-wise through `inbox.services.batch`; `event_ingest` applies one event, and is what a batch
+falls back to, event by event, when it fails.
+"""
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from uuid import UUID
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
+from inbox.services.batch import messages_ingest
 from inbox.services.replies import reply_mark_sent
+from inbox.services.sanitise import ItemRefused, attachment_url, clip, event_clean, web_url
 from integrations.models import Channel
 from integrations.platforms.base import (
     InboundMessage,
@@ -26,9 +32,7 @@ from integrations.platforms.base import (
     Sender,
     StatusReceipt,
 )
-from routing.services import new_conversation_route
-from routing.tasks import conversation_route_task
-from sla.services.clocks import sla_on_agent_reply, sla_on_customer_message
+from sla.services.clocks import sla_on_agent_reply
 
 logger = logging.getLogger(__name__)
 
@@ -39,33 +43,67 @@ DELIVERY_ORDER = [
     Message.DeliveryStatus.DELIVERED,
     Message.DeliveryStatus.READ,
 ]
-# How often to retry finding or creating a thread's conversation when a concurrent worker
-# changes it under us (each retry sees the other worker's committed row).
+# How often to retry storing a message or finding a thread's conversation when a concurrent
+# worker wrote it first (each retry sees the other worker's committed row).
 THREAD_RACE_RETRIES = 3
 
 
-def _clip(model, field_name: str, value: str) -> str:
-    """Cut platform-supplied text to the column's size: a long display name must not fail ingest."""
-    return (value or "")[: model._meta.get_field(field_name).max_length]
+@dataclass(frozen=True)
+class ItemResult:
+    """What became of one normalized event of a batch."""
+
+    acted: bool  # it changed the inbox (or was stored before: a redelivery)
+    refused: str = ""  # why it was not stored, when it could not be
 
 
-def _web_url(value: str) -> str:
-    """Keep only http(s) URLs from platform data; anything else is dropped, never rendered."""
-    return value if value.startswith(("https://", "http://")) else ""
+@transaction.atomic(savepoint=False)
+@broadcasts_batched()
+def events_ingest(
+    *, items: Sequence[tuple[Channel, NormalizedEvent]], now: datetime | None = None
+) -> list[ItemResult]:
+    """Apply a batch of normalized events in order, runs of customer messages set-wise; return
+    one result per item. An item refused by sanitising is reported, not raised.
 
+    All or nothing: any other error dooms the caller's transaction (no savepoint is spent on
+    the batch), and the caller applies the events one by one with `event_ingest` instead.
+    """
+    now = now or timezone.now()
+    results: list[ItemResult | None] = [None] * len(items)
+    run: list[tuple[int, Channel, InboundMessage]] = []
 
-def _attachment_url(value: str) -> str:
-    """An http(s) URL, or a platform file reference such as Telegram's `tg-file:<file_id>`
-    (fetched later through the API with the bot token, which never goes into a stored URL)."""
-    return value if _web_url(value) or value.startswith(Attachment.FILE_REFERENCE_PREFIXES) else ""
+    def run_ingest() -> None:
+        messages_ingest(items=[(channel, event) for _, channel, event in run], now=now)
+        for index, _, _ in run:
+            results[index] = ItemResult(acted=True)
+        run.clear()
+
+    for index, (channel, event) in enumerate(items):
+        try:
+            event = event_clean(event)
+        except ItemRefused as exc:
+            results[index] = ItemResult(acted=False, refused=exc.message)
+            continue
+        if isinstance(event, InboundMessage):
+            run.append((index, channel, event))
+            continue
+        if run:
+            run_ingest()  # keep the order: an edit or a receipt may follow the message it names
+        results[index] = ItemResult(acted=_event_apply(channel=channel, event=event, now=now))
+    if run:
+        run_ingest()
+    return results
 
 
 def event_ingest(*, channel: Channel, event: NormalizedEvent, now: datetime | None = None) -> bool:
     """Apply one normalized event to the inbox; return whether it changed anything.
 
-    Receipts, edits and deletions for messages this inbox never stored change nothing.
+    Receipts, edits and deletions for messages this inbox never stored change nothing. An event
+    that cannot be stored (an id longer than its column) raises ItemRefused.
     """
-    now = now or timezone.now()
+    return _event_apply(channel=channel, event=event_clean(event), now=now or timezone.now())
+
+
+def _event_apply(*, channel: Channel, event: NormalizedEvent, now: datetime) -> bool:
     match event:
         case InboundMessage():
             return message_ingest(channel=channel, event=event, now=now) is not None
@@ -86,9 +124,9 @@ def customer_identity_upsert(*, platform: str, sender: Sender) -> CustomerIdenti
     lookup = {"platform": platform, "external_id": sender.external_id}
     identity = CustomerIdentity.objects.select_related("customer").filter(**lookup).first()
     fields = {
-        "handle": _clip(CustomerIdentity, "handle", sender.handle),
-        "display_name": _clip(CustomerIdentity, "display_name", sender.display_name),
-        "avatar_url": _clip(CustomerIdentity, "avatar_url", _web_url(sender.avatar_url)),
+        "handle": clip(CustomerIdentity, "handle", sender.handle),
+        "display_name": clip(CustomerIdentity, "display_name", sender.display_name),
+        "avatar_url": clip(CustomerIdentity, "avatar_url", web_url(sender.avatar_url)),
     }
     if identity is None:
         try:
@@ -108,61 +146,32 @@ def customer_identity_upsert(*, platform: str, sender: Sender) -> CustomerIdenti
     return identity
 
 
-class Start(Enum):
-    """How a message found its thread's active conversation."""
-
-    NONE = "none"  # it was open or pending already
-    CREATED = "created"
-    REOPENED = "reopened"
-
-
 def _thread_conversation(
-    *, channel: Channel, customer: Customer, thread_key: str, source: str, at: datetime, now: datetime,
-    defaults: dict, reopen: bool,
-) -> tuple[Conversation, Start]:
-    """Return the thread's active conversation: the open or pending one, else the resolved one
-    reopened (when `reopen` and within the window), else a new one linked to the last; and
-    how it started."""
+    *, channel: Channel, customer: Customer, thread_key: str, source: str, at: datetime, now: datetime, defaults: dict
+) -> Conversation:
+    """Return the thread's active conversation, else a new one linked to the last (a message
+    the account sent never reopens a resolved conversation)."""
     thread = Conversation.objects.filter(channel=channel, customer=customer, thread_key=thread_key)
     for _ in range(THREAD_RACE_RETRIES):
         active = thread.filter(status__in=Conversation.ACTIVE_STATUSES).first()
         if active is not None:
-            return active, Start.NONE
+            return active
         latest = thread.order_by("-created_at", "-id").first()
         try:
             with transaction.atomic():
-                if (
-                    reopen
-                    and latest is not None
-                    and latest.status == Conversation.Status.RESOLVED
-                    and latest.resolved_at is not None
-                    and at - latest.resolved_at <= settings.CONVERSATION_REOPEN_WINDOW
-                ):
-                    reopened = Conversation.objects.filter(pk=latest.pk, status=Conversation.Status.RESOLVED).update(
-                        status=Conversation.Status.OPEN, resolved_at=None, updated_at=now
-                    )
-                    if reopened:
-                        latest.refresh_from_db()
-                        return latest, Start.REOPENED
-                    continue  # someone else reopened or closed it meanwhile: look again
-                created = Conversation.objects.create(
+                return Conversation.objects.create(
                     channel=channel, customer=customer, thread_key=thread_key, source=source, previous=latest,
                     created_at=at, updated_at=now, last_message_at=at, **defaults,
                 )
-                return created, Start.CREATED
         except IntegrityError:
             continue  # a concurrent worker opened this thread's conversation first: use it
-    return thread.get(status__in=Conversation.ACTIVE_STATUSES), Start.NONE
+    return thread.get(status__in=Conversation.ACTIVE_STATUSES)
 
 
-def _conversation_touch(*, conversation: Conversation, at: datetime, now: datetime, customer_wrote: bool) -> None:
-    update = {"last_message_at": Greatest(F("last_message_at"), Value(at)), "updated_at": now}
-    if customer_wrote:
-        # The customer answered: a conversation waiting on them is open again.
-        update["status"] = Case(
-            When(status=Conversation.Status.PENDING, then=Value(Conversation.Status.OPEN)), default=F("status")
-        )
-    Conversation.objects.filter(pk=conversation.pk).update(**update)
+def _conversation_touch(*, conversation: Conversation, at: datetime, now: datetime) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=Greatest(F("last_message_at"), Value(at)), updated_at=now
+    )
 
 
 def _message_create(*, conversation: Conversation, channel: Channel, platform_message_id: str, attachments,
@@ -177,8 +186,8 @@ def _message_create(*, conversation: Conversation, channel: Channel, platform_me
                 Attachment(
                     message=message,
                     type=attachment.type,
-                    url=_clip(Attachment, "url", _attachment_url(attachment.url)),
-                    name=_clip(Attachment, "name", attachment.name),
+                    url=clip(Attachment, "url", attachment_url(attachment.url)),
+                    name=clip(Attachment, "name", attachment.name),
                 )
                 for attachment in attachments
             )
@@ -187,66 +196,21 @@ def _message_create(*, conversation: Conversation, channel: Channel, platform_me
         return None
 
 
-def _route_after_commit(conversation: Conversation) -> None:
-    enqueue_on_commit(conversation_route_task, conversation_id=conversation.pk)
-
-
-def _new_conversation_route(
-    *, conversation: Conversation, channel: Channel, customer: Customer, text: str, now: datetime
-) -> None:
-    """Route a conversation ingest just opened, in this transaction: it appears assigned, and
-    routing has nothing to read back. Routing must never cost ingest its message, so a failure
-    is rolled back to a savepoint and the routing task tries again after commit."""
-    try:
-        with broadcasts_batched(), transaction.atomic():
-            new_conversation_route(
-                conversation=conversation, platform=channel.platform, first_message=text, customer=customer, now=now
-            )
-    except Exception:  # noqa: BLE001  (logged; the task and the routing sweep route it again)
-        logger.exception("Routing new conversation %s failed; its task will try again", conversation.pk)
-        _route_after_commit(conversation)
-
-
 @transaction.atomic
 @broadcasts_batched()
 def message_ingest(*, channel: Channel, event: InboundMessage, now: datetime | None = None) -> Message:
-    """Store a customer's message once, in its thread's conversation."""
+    """Store a customer's message once, in its thread's conversation: a batch of one. A race
+    lost to a concurrent worker rolls the attempt back to its savepoint, and the next attempt
+    finds that worker's committed rows."""
     now = now or timezone.now()
-    existing = Message.objects.filter(channel=channel, platform_message_id=event.platform_message_id).first()
-    if existing is not None:
-        return existing  # redelivery
-    customer = customer_identity_upsert(platform=channel.platform, sender=event.sender).customer
-    conversation, start = _thread_conversation(
-        channel=channel, customer=customer, thread_key=_clip(Conversation, "thread_key", event.thread_key),
-        source=event.source, at=event.timestamp, now=now, reopen=True,
-        defaults={
-            "external_thread_id": _clip(Conversation, "external_thread_id", event.external_thread_id),
-            "post_id": _clip(Conversation, "post_id", event.post_id),
-            "post_url": _clip(Conversation, "post_url", _web_url(event.post_url)),
-            "language": _clip(Conversation, "language", event.language),
-        },
-    )
-    message = _message_create(
-        conversation=conversation, channel=channel, platform_message_id=event.platform_message_id,
-        attachments=event.attachments, direction=Message.Direction.INBOUND, sender_type=Message.SenderType.CUSTOMER,
-        content=event.text, content_type=event.content_type, reply_to_platform_id=event.reply_to_platform_id,
-        delivery_status=Message.DeliveryStatus.DELIVERED, platform_timestamp=event.timestamp, created_at=event.timestamp,
-    )
-    if message is None:
-        # A concurrent worker stored this platform message first; that row is the message.
-        return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
-    _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=True)
-    sla_on_customer_message(conversation_id=conversation.pk, at=event.timestamp, now=now)
-    if start is Start.CREATED:
-        _new_conversation_route(conversation=conversation, channel=channel, customer=customer, text=event.text, now=now)
-    elif start is Start.REOPENED:
-        # Whether the assignee keeps it needs a lock on their row that may wait: that is for
-        # routing's own transaction, after this commits. A failed enqueue must not undo ingest.
-        _route_after_commit(conversation)
-    broadcast_on_commit(
-        event_type="message.created", channel_id=channel.pk, conversation_id=conversation.pk, message_id=message.pk
-    )
-    return message
+    event = event_clean(event)
+    for _ in range(THREAD_RACE_RETRIES):
+        try:
+            with broadcasts_batched(), transaction.atomic():
+                return messages_ingest(items=[(channel, event)], now=now)[0]
+        except IntegrityError:
+            continue
+    return messages_ingest(items=[(channel, event)], now=now)[0]
 
 
 def _reply_by_token(*, channel: Channel, token: str) -> Message | None:
@@ -278,10 +242,10 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
     if not event.recipient.external_id:
         return None  # no customer to file it under
     customer = customer_identity_upsert(platform=channel.platform, sender=event.recipient).customer
-    conversation, _ = _thread_conversation(
-        channel=channel, customer=customer, thread_key=_clip(Conversation, "thread_key", event.thread_key),
-        source=event.source, at=event.timestamp, now=now, reopen=False,
-        defaults={"external_thread_id": _clip(Conversation, "external_thread_id", event.external_thread_id)},
+    conversation = _thread_conversation(
+        channel=channel, customer=customer, thread_key=clip(Conversation, "thread_key", event.thread_key),
+        source=event.source, at=event.timestamp, now=now,
+        defaults={"external_thread_id": clip(Conversation, "external_thread_id", event.external_thread_id)},
     )
     message = _message_create(
         conversation=conversation, channel=channel, platform_message_id=event.platform_message_id,
@@ -291,7 +255,7 @@ def echo_ingest(*, channel: Channel, event: OutboundEcho, now: datetime | None =
     )
     if message is None:
         return Message.objects.get(channel=channel, platform_message_id=event.platform_message_id)
-    _conversation_touch(conversation=conversation, at=event.timestamp, now=now, customer_wrote=False)
+    _conversation_touch(conversation=conversation, at=event.timestamp, now=now)
     # Answered from the platform's own app: still the team's response to the customer.
     sla_on_agent_reply(message_id=message.pk, sent_at=event.timestamp, now=now)
     broadcast_on_commit(

@@ -13,6 +13,7 @@ FOR NO KEY UPDATE, the lock an UPDATE of the row takes anyway: the scan's insert
 that reference the conversation only need a key-share lock and never wait on it.
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -260,7 +261,19 @@ def sla_on_customer_message(
     Call it after the message is stored and the conversation touched, so that a pending
     conversation the customer answered is already open again.
     """
+    _customer_message_apply(conversation_id=conversation_id, at=at, now=now or timezone.now())
+
+
+@transaction.atomic
+def sla_on_customer_messages(*, arrivals: Mapping[int, datetime], now: datetime | None = None) -> None:
+    """`sla_on_customer_message` for a batch: `arrivals` maps each conversation to the time of
+    its earliest new customer message. One transaction (a savepoint in ingest's) for them all."""
     now = now or timezone.now()
+    for conversation_id in sorted(arrivals):  # one lock order for every batch
+        _customer_message_apply(conversation_id=conversation_id, at=arrivals[conversation_id], now=now)
+
+
+def _customer_message_apply(*, conversation_id: int, at: datetime, now: datetime) -> None:
     at = min(at, now)
     conversation = _conversation_locked(conversation_id)
     if conversation is None or conversation.status not in Conversation.ACTIVE_STATUSES:

@@ -79,14 +79,29 @@ def test_events_waiting_in_the_ingest_queue_are_never_swept_and_lost_ones_are(cl
         queues_purge()
 
 
-def test_a_failing_event_is_retried_then_marked_failed_with_its_error(page, settings, monkeypatch):
+def test_a_failing_event_is_retried_then_marked_failed_with_its_error(client, page, settings, monkeypatch):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
-    event = WebhookEvent.objects.create(platform=Platform.FACEBOOK, body='{"object": "page", "entry": "oops"}',
-                                        received_at=timezone.now())
-    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.PENDING
+
+    def broken(**kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr("integrations.services.events_ingest", broken)
+    monkeypatch.setattr("integrations.services.event_ingest", broken)
+    deliver(client)
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PENDING  # the first attempt, by the task
     assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.FAILED
     event.refresh_from_db()
     assert event.attempts == 2
+    assert "RuntimeError: database hiccup" in event.error
+
+
+def test_a_delivery_that_cannot_parse_fails_at_once_without_retries(page, settings):
+    event = WebhookEvent.objects.create(platform=Platform.FACEBOOK, body='{"object": "page", "entry": "oops"}',
+                                        received_at=timezone.now())
+    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.FAILED
+    event.refresh_from_db()
+    assert event.attempts == 1
     assert "MalformedPayload" in event.error
 
 
