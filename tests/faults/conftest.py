@@ -155,9 +155,10 @@ def deliver(client, *items: dict) -> int:
 
 
 def deliver_each(client, mids: list[str]) -> None:
-    """One delivery per id, each answered 200."""
+    """One delivery per id, each answered 200, and handed to the broker (or refused by it)."""
     statuses = [deliver(client, messaging(mid)) for mid in mids]
     assert statuses == [200] * len(mids)
+    assert processing_dispatch_flush(timeout=30)
 
 
 def settled() -> bool:
