@@ -53,6 +53,19 @@ def _fresh_signing_cache():
 
 
 @pytest.fixture(autouse=True)
+def _channel_layer(request, settings):
+    """Tests not marked requires_redis run on the in-memory channel layer, new for each test.
+    The Redis layer keeps its receive state per instance, across the event loops of
+    successive tests, whose teardown then waits on what a finished loop left there; the tests
+    of the Redis layer itself are marked and get their own instance."""
+    from channels.layers import channel_layers
+
+    if "requires_redis" not in request.keywords:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers are slow on purpose; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
