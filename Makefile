@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/test.txt | sha1sum | cut -c1-12)
 
-.PHONY: install demo test lint bench-ingest
+.PHONY: install demo test lint stack bench-ingest
 
 $(STAMP): requirements/test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ demo: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The production processes on this machine (Procfile, honcho), with DATABASE_URL, REDIS_URL and
+# the production variables set (README "Production"). Metrics of all processes meet in var/metrics.
+stack: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	rm -rf var/metrics && mkdir -p var/metrics
+	PATH="$(CURDIR)/$(BIN):$$PATH" PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" $(BIN)/honcho start
 
 lint: install
 	$(BIN)/ruff check .

@@ -30,13 +30,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else None)
+DEBUG = env_bool("DEBUG", True)  # development mode; production sets false
+SECRET_KEY = env("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else None)  # Django's signing secret: required with DEBUG off
 # Key material for credentials encrypted at rest (comma-separated; the first encrypts, all
 # decrypt, so keys can be rotated). Development derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "" if DEBUG else None)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else None)
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else None)  # host names served, comma-separated: required with DEBUG off
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")  # origins forms are posted from, e.g. https://help.example.com
 # Absolute base URL the platforms reach this deployment at; used to print webhook URLs.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "helpdesk.logcontext.RequestIdMiddleware",
+    "helpdesk.metrics.WebhookMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,17 +96,23 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-SQLITE_PATH = env("SQLITE_PATH", str(BASE_DIR / "var" / "helpdesk.sqlite3"))
-DATABASE_URL = env("DATABASE_URL", "")
+SQLITE_PATH = env("SQLITE_PATH", str(BASE_DIR / "var" / "helpdesk.sqlite3"))  # the embedded default's database file
+DATABASE_URL = env("DATABASE_URL", "")  # postgres://USER:PASSWORD@HOST:5432/NAME; empty: SQLite
 if DATABASE_URL:
     # Under ASGI every request may run on its own thread, so persistent per-thread
     # connections would pile up; a per-process pool (psycopg_pool) bounds them instead.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Django's backend, with the real cause when the pool cannot connect (helpdesk/db/).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, engine="helpdesk.db.postgresql")}
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),
-        "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),
+        "min_size": int(env("DATABASE_POOL_MIN_SIZE", "2")),  # connections each process keeps open
+        "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),  # most connections one process opens (README: pool sizing)
         "timeout": 10,
     }
+    # Behind PgBouncer in transaction pooling mode a server session serves many clients, so
+    # nothing may live in one: no server-side cursors, no prepared statements.
+    if env_bool("DATABASE_PGBOUNCER", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 else:
     DATABASES = {
         "default": {
@@ -119,7 +127,7 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
             },
-            "TEST": {"NAME": env("SQLITE_TEST_PATH", "") or None},
+            "TEST": {"NAME": env("SQLITE_TEST_PATH", "") or None},  # the tests' SQLite file; empty: in memory
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -180,6 +188,8 @@ CELERY_TASK_ROUTES = {
     "routing.*": {"queue": "routing"},
     "sla.*": {"queue": "sla"},
 }
+# Beat's record of when each job last ran: under var/, never in the working tree's root.
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-webhook-events": {
         "task": "integrations.webhook_events_sweep",
@@ -228,9 +238,10 @@ if SANDBOX_PLATFORMS_ENABLED:
     INSTALLED_APPS.append("sandbox")
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
-# A pending event older than this is assumed lost by the broker and enqueued again.
+# A pending event handed to the broker (or taken by a worker) this long ago is assumed lost and
+# enqueued again, once nothing waits in the ingest queue.
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=int(env("WEBHOOK_SWEEP_AFTER_SECONDS", "60")))
-WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # processing attempts before an event stays failed
 # A resolved conversation reopens when the customer writes within this window; later, a new
 # conversation linked to the old one starts.
 CONVERSATION_REOPEN_WINDOW = timedelta(days=int(env("CONVERSATION_REOPEN_WINDOW_DAYS", "7")))
@@ -266,7 +277,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "helpdesk.storage.LenientManifestStaticFilesStorage"
     },
 }
 LANGUAGE_CODE = "en-us"
@@ -274,22 +285,49 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "admin:login"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Cookies go over HTTPS only when the deployment is served over HTTPS (PUBLIC_BASE_URL); a
+# plain-HTTP local install (no TLS) would otherwise refuse every login with a CSRF error.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", PUBLIC_BASE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The reverse proxy that terminates TLS says so in X-Forwarded-Proto; only trust it behind one
+# that sets (never forwards) the header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", not DEBUG) else None
 
+# LOG_FORMAT=json: one JSON object per line, for a log pipeline; each carries the request,
+# webhook event, conversation and message ids where they apply (helpdesk/logcontext.py).
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "filters": {"context": {"()": "helpdesk.logcontext.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(event_id)s "
+            "%(conversation_id)s %(message_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},  # the root logger's level
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # One line per task is useful from a worker, noise when tasks run inside the web process.
         "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
     },
 }
+
+# Retention, applied daily by beat (helpdesk.retention_apply) and by `manage.py purge_data`:
+# processed or failed raw deliveries, and the text of messages in conversations no longer active.
+RETENTION_WEBHOOK_EVENT_DAYS = int(env("RETENTION_WEBHOOK_EVENT_DAYS", "30"))  # raw deliveries kept this many days (0: for ever)
+RETENTION_MESSAGE_BODY_DAYS = int(env("RETENTION_MESSAGE_BODY_DAYS", "0"))  # message text kept this many days (0: for ever)
+CELERY_BEAT_SCHEDULE["apply-retention"] = {"task": "helpdesk.retention_apply", "schedule": timedelta(days=1)}
+
+# Bearer token a Prometheus scraper presents at /metrics; signed-in staff may read it too.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # --- Replies out and platform API clients (integrations/http.py, ratelimit.py, sync.py) -----
 # Per-account call budgets, shared by every worker through the cache: platform -> (calls,
@@ -308,9 +346,9 @@ PLATFORM_RATE_BUDGETS = {
 # benchmark compresses an hour into seconds with it.
 PLATFORM_RATE_WINDOW_SCALE = float(env("PLATFORM_RATE_WINDOW_SCALE", "1"))
 PLATFORM_BUDGET_CACHE = "default"
-PLATFORM_BUDGET_KEY_PREFIX = env("PLATFORM_BUDGET_KEY_PREFIX", "platform-budget")
+PLATFORM_BUDGET_KEY_PREFIX = env("PLATFORM_BUDGET_KEY_PREFIX", "platform-budget")  # cache key prefix of the call budgets
 PLATFORM_HTTP_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
-PLATFORM_HTTP_MAX_ATTEMPTS = int(env("PLATFORM_HTTP_MAX_ATTEMPTS", "4"))
+PLATFORM_HTTP_MAX_ATTEMPTS = int(env("PLATFORM_HTTP_MAX_ATTEMPTS", "4"))  # attempts of one platform call
 # A longer wait is not slept in the worker: the task retries with that countdown instead.
 PLATFORM_HTTP_MAX_INLINE_WAIT = float(env("PLATFORM_HTTP_MAX_INLINE_WAIT_SECONDS", "10"))
 PLATFORM_HTTP_BACKOFF_BASE = 1.0

@@ -25,7 +25,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from helpdesk.errors import Conflict, DomainError
-from helpdesk.transactions import enqueue_on_commit
+from helpdesk.metrics import REPLY_OUTCOMES
+from helpdesk.transactions import enqueue_on_commit, on_commit_call
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Attachment, Conversation, CustomerIdentity, Message
 from integrations.http import CredentialsRejected, PlatformRefused
@@ -380,6 +381,7 @@ def reply_mark_sent(
         first_response_at=now
     )
     sla_on_agent_reply(message_id=message_id, sent_at=now, now=now)
+    on_commit_call(REPLY_OUTCOMES.labels("sent").inc)
     broadcast_on_commit(
         event_type="message.status",
         channel_id=message.channel_id,
@@ -397,6 +399,7 @@ def reply_fail(*, message_id: int, reason: str) -> str | None:
     ).update(delivery_status=Message.DeliveryStatus.FAILED, failure_reason=reason[:500])
     if not failed:
         return None
+    on_commit_call(REPLY_OUTCOMES.labels("failed").inc)
     message = Message.objects.only("channel_id", "conversation_id").get(pk=message_id)
     logger.info("Reply %s failed: %s", message_id, reason)
     broadcast_on_commit(

@@ -10,6 +10,7 @@ from routing.services.queue import (
     team_hand_back_offline,
 )
 from routing.services.route import conversation_route, new_conversation_route
+from routing.services.staffing import team_member_ensure
 
 __all__ = [
     "agent_heartbeat",
@@ -22,4 +23,5 @@ __all__ = [
     "queues_drain_on_commit",
     "queues_sweep",
     "team_hand_back_offline",
+    "team_member_ensure",
 ]

@@ -3,5 +3,6 @@
 - `clocks`: the hooks the inbox calls as conversations change;
 - `scan`: the periodic scan that records warnings and breaches;
 - `escalation`: what a breach does to the conversation;
-- `holidays`: holidays imported from iCalendar files.
+- `holidays`: holidays imported from iCalendar files;
+- `policies`: policies set up from code (the demo's default policy).
 """

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from helpdesk.transactions import enqueue_on_commit
+from helpdesk.metrics import SLA_BREACHES
+from helpdesk.transactions import enqueue_on_commit, on_commit_call
 from inbox.broadcast import broadcast_on_commit
 from sla import clockmath, tasks
 from sla.models import Clock, ClockEvent
@@ -66,6 +67,7 @@ def _due_batch_flag(*, now: datetime, limit: int) -> tuple[int, int]:
         if event.kind == ClockEvent.Kind.BREACHED:
             breaches.append(event.pk)
     if breaches:
+        on_commit_call(SLA_BREACHES.inc, len(breaches))
         enqueue_on_commit(tasks.sla_breaches_escalate_task, event_ids=breaches)
     return len(clocks), len(recorded)
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -25,24 +26,26 @@ import uvicorn
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, connections
 from django.db.models import F, Max, Q
+from django.utils import timezone
 
 from helpdesk.errors import DomainError
 from inbox.models import Conversation, Message
-from inbox.services import reply_queue
+from inbox.services import conversation_status_set, reply_queue
 from integrations.channels import channel_create
 from integrations.models import Channel, Platform
 from integrations.polling import bluesky_channel_ids, bluesky_channel_poll
 from integrations.services import webhook_events_sweep
-from routing.models import Agent, Team
+from routing.services import team_member_ensure
 from sandbox.simulator import (
     WEBHOOK_PLATFORMS,
     Simulator,
     channel_rotation,
     deliveries_post,
 )
+from sla.services.policies import STARTER_TARGETS, policy_default_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,11 @@ SIMULATOR_PAUSE_SECONDS = 4
 SERVER_START_TIMEOUT_SECONDS = 30
 # The demo agent answers a few waiting conversations every few seconds.
 AGENT_ROUND_SECONDS = 7
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 AGENT_REPLIES_PER_ROUND = 2
+# A conversation the demo agent answered and the customer left alone this long is resolved,
+# so the demo's backlog stays the size of a working team's.
+AGENT_RESOLVES_AFTER_SECONDS = 90
 AGENT_REPLIES = (
     "Thanks for reaching out! I'm looking into it right now.",
     "Sorry about that! I've passed it to our team and will update you shortly.",
@@ -103,7 +110,21 @@ def demo_prepare(*, base_url: str) -> DemoSetup:
     password = _admin_reset()
     channels = [_sandbox_channel_ensure(spec, base_url=base_url) for spec in SANDBOX_CHANNELS]
     _demo_team_ensure(channels=channels)
+    policy_default_ensure(name="Demo standard", targets=STARTER_TARGETS, business_hours=False)
     return DemoSetup(admin_password=password, channels=channels)
+
+
+def demo_database_delete() -> None:
+    """Delete the embedded SQLite database (with its WAL files), so the demo starts empty."""
+    if connection.vendor != "sqlite":
+        raise CommandError(
+            "--reset deletes the embedded SQLite database only; on PostgreSQL drop and create "
+            "the database yourself (dropdb, createdb)."
+        )
+    connections.close_all()
+    name = str(connection.settings_dict["NAME"])
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        Path(path).unlink(missing_ok=True)
 
 
 def _sqlite_directory_ensure() -> None:
@@ -128,12 +149,12 @@ def _admin_reset() -> str:
 def _demo_team_ensure(*, channels: list[Channel]) -> None:
     """A round-robin team serving the sandbox channels, with the admin as its agent: new
     conversations wait in its queue and reach the admin while their console is open."""
-    agent, _ = Agent.objects.get_or_create(
-        user=get_user_model().objects.get(username=ADMIN_USERNAME), defaults={"capacity": 25}
+    team_member_ensure(
+        user=get_user_model().objects.get(username=ADMIN_USERNAME),
+        team_name="Acme support",
+        channels=channels,
+        capacity=25,
     )
-    team, _ = Team.objects.get_or_create(name="Acme support")
-    team.channels.add(*channels)
-    team.members.add(agent)
 
 
 def _generated_secrets(platform: str) -> dict[str, str]:
@@ -250,6 +271,26 @@ def _waiting_conversations(*, limit: int) -> list[Conversation]:
     )
 
 
+def _answered_conversations(*, quiet_for_seconds: int) -> list[int]:
+    """Return the ids of sandbox conversations whose last message is an agent's reply older
+    than `quiet_for_seconds`."""
+    inbound, outbound = Message.Direction.INBOUND, Message.Direction.OUTBOUND
+    return list(
+        Conversation.objects.filter(
+            status__in=Conversation.ACTIVE_STATUSES, channel__mode=Channel.Mode.SANDBOX
+        )
+        .annotate(
+            customer_at=Max("messages__created_at", filter=Q(messages__direction=inbound)),
+            agent_at=Max("messages__created_at", filter=Q(messages__direction=outbound)),
+        )
+        .filter(
+            agent_at__gt=F("customer_at"),
+            agent_at__lt=timezone.now() - timedelta(seconds=quiet_for_seconds),
+        )
+        .values_list("pk", flat=True)
+    )
+
+
 def _agent_forever(*, server: uvicorn.Server, stop: threading.Event) -> None:
     """Answer waiting customers as the admin, through the sandbox platform (Celery runs
     in-process: the reply is sent from the web process's task thread)."""
@@ -270,6 +311,11 @@ def _agent_forever(*, server: uvicorn.Server, stop: threading.Event) -> None:
                 logger.info("Demo agent skipped conversation %s: %s", conversation.pk, exc.message)
             except Exception:  # noqa: BLE001  (the demo keeps going; the next round may work)
                 logger.exception("Demo agent reply failed")
+        for conversation_id in _answered_conversations(quiet_for_seconds=AGENT_RESOLVES_AFTER_SECONDS):
+            try:
+                conversation_status_set(conversation_id=conversation_id, status=Conversation.Status.RESOLVED)
+            except DomainError as exc:  # e.g. the customer wrote again meanwhile
+                logger.info("Demo agent left conversation %s open: %s", conversation_id, exc.message)
         close_old_connections()
     connections.close_all()
 
@@ -329,12 +375,20 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
+            "--reset", action="store_true", help="Start from an empty database (the embedded SQLite file is deleted)."
+        )
+        parser.add_argument(
             "--no-simulator",
             action="store_true",
             help="Do not post simulated webhook deliveries (Bluesky is still polled).",
         )
 
     def handle(self, *args, **options) -> None:
+        if options["reset"]:
+            demo_database_delete()
+        if options["host"] not in LOOPBACK_HOSTS:
+            # Served to the network: browsers reach it by an address this process cannot know.
+            settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "*"]
         base_url = local_url(host=options["host"], port=options["port"])
         setup = demo_prepare(base_url=base_url)
         simulated = (
@@ -361,7 +415,7 @@ class Command(BaseCommand):
         write(
             f"A demo agent answers waiting customers every {AGENT_ROUND_SECONDS} s through the sandbox "
             "platform: watch each reply's status go pending → sent (→ delivered → read on Messenger "
-            "and Instagram)."
+            f"and Instagram), and resolves what stayed quiet for {AGENT_RESOLVES_AFTER_SECONDS} s."
         )
         if settings.SANDBOX_PLATFORMS_ENABLED:
             write(f"Bluesky is polled from the sandbox PDS every {BEAT_SECONDS} s.")
