@@ -109,10 +109,10 @@ if DATABASE_URL:
         "timeout": 10,
     }
     # Behind PgBouncer in transaction pooling mode a server session serves many clients, so
-    # nothing may live in one: no server-side cursors, no prepared statements.
-    if env_bool("DATABASE_PGBOUNCER", False):
+    # nothing may outlive a transaction in one: no server-side cursors (QuerySet.iterator()).
+    # Django binds parameters client-side, so there are no prepared statements to lose.
+    if env_bool("DATABASE_PGBOUNCER", False):  # PostgreSQL is reached through PgBouncer in transaction mode
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 else:
     DATABASES = {
         "default": {
