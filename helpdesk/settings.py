@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "inbox",
     "routing",
     "sla",
+    "assist",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-sla-escalations": {
         "task": "sla.escalations_sweep",
         "schedule": timedelta(seconds=60),
+    },
+    # Resolved conversations whose learning task was lost become suggestions all the same.
+    "sweep-assist-learning": {
+        "task": "assist.learn_sweep",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 # A breach not escalated this long after the scan recorded it lost its task: the sweep runs it.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("console/assist/", include("assist.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("", include("inbox.urls")),  # the agent console: / and /console/...
 ]

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from assist.models import Sentiment
 from inbox.models import Conversation
 from integrations.models import Platform
 from sla.filters import SlaFilter
@@ -46,6 +47,11 @@ class ConversationFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Conversation.Status.choices)
     priority = filters.ChoiceFilter(choices=Conversation.Priority.choices)
     source = filters.ChoiceFilter(choices=Conversation.Source.choices)
+    language = filters.CharFilter(label="ISO 639-1 code of the customer's language, e.g. it.")
+    sentiment = filters.ChoiceFilter(
+        choices=Sentiment.choices,
+        label="The conversation's recent sentiment.",
+    )
     assignee = AssigneeFilter(field_name="assignee_id")
     # Tag names are unique, so joining on one name cannot repeat a conversation.
     tag = filters.CharFilter(field_name="tags__name", label="Tag name.")

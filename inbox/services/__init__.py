@@ -3,7 +3,8 @@
 - `ingest`: what arrives from the platforms (messages, echoes, receipts, edits, deletions),
   one event at a time or in batches (`batch`: customer messages set-wise; `sanitise`);
 - `replies`: agents' replies, queued, sent and marked;
-- `triage`: what agents do to a conversation (status, priority, tags, notes, reads, resends).
+- `triage`: what agents do to a conversation (status, priority, tags, notes, reads, resends),
+  and the language and sentiment assist finds in it.
 """
 
 from inbox.services.ingest import (
@@ -28,6 +29,7 @@ from inbox.services.triage import (
     conversation_priority_set,
     conversation_status_set,
     conversation_tags_set,
+    conversations_classification_set,
     note_create,
     reply_resend,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "conversation_priority_set",
     "conversation_status_set",
     "conversation_tags_set",
+    "conversations_classification_set",
     "customer_identity_upsert",
     "echo_ingest",
     "event_ingest",

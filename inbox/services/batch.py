@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Greatest
 
+from assist.services.classify import messages_classify
 from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit, broadcasts_batched
 from inbox.models import Attachment, Conversation, Customer, CustomerIdentity, Message
@@ -91,6 +92,8 @@ def messages_ingest(*, items: Sequence[tuple[Channel, InboundMessage]], now: dat
         _conversations_resolve(new, now=now)
         _messages_store(new)
         _conversations_touch(new, now=now)
+        # Language and sentiment, which routing rules read.
+        messages_classify(messages=[a.message for a in new], conversations=[a.conversation for a in new], now=now)
         _sla_clocks_start(new, now=now)
         _new_conversations_route(new, now=now)
         _arrivals_broadcast(new)

@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from assist.tasks import conversation_learn_task
 from helpdesk.errors import Conflict, DomainError, NotFound
+from helpdesk.transactions import enqueue_on_commit
 from inbox.broadcast import broadcast_on_commit
 from inbox.models import Conversation, ConversationRead, Message, Note
 from inbox.services.replies import reply_queue
@@ -91,6 +93,8 @@ def conversation_status_set(
             "A newer conversation of this thread is open: answer there."
         ) from None
     sla_on_status_change(conversation_id=conversation.pk, now=now)
+    if status == Conversation.Status.RESOLVED:
+        enqueue_on_commit(conversation_learn_task, conversation_id=conversation.pk)  # a new answer to suggest
     if status not in Conversation.ACTIVE_STATUSES and conversation.assignee_id is not None:
         agent_queues_drain_on_commit(agent_id=conversation.assignee_id)
     _announce(conversation)
@@ -192,3 +196,17 @@ def reply_resend(
         private=failed.reply_kind == Message.ReplyKind.PRIVATE,
     )
     return message
+
+
+@transaction.atomic(savepoint=False)  # ingest's hot path: join its transaction, no savepoint
+def conversations_classification_set(*, classifications: list[tuple[Conversation, str, str]]) -> list[Conversation]:
+    """Record each conversation's language and sentiment (as assist found them) on its row and
+    on the given instance, which ingest routes next. Return the conversations that changed."""
+    changed: dict[tuple[str, str], list[Conversation]] = {}
+    for conversation, language, sentiment in classifications:
+        if (conversation.language, conversation.sentiment) != (language, sentiment):
+            conversation.language, conversation.sentiment = language, sentiment
+            changed.setdefault((language, sentiment), []).append(conversation)
+    for (language, sentiment), conversations in changed.items():
+        Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(language=language, sentiment=sentiment)
+    return [conversation for conversations in changed.values() for conversation in conversations]

@@ -9,6 +9,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from assist.models import Sentiment
 from inbox.models import Attachment, Conversation, Message
 from integrations.models import Platform
 from sla.services.clocks import sla_on_customer_message
@@ -317,6 +318,7 @@ def test_filter_by_channel(api):
         ("status", Conversation.Status.RESOLVED, Conversation.Status.OPEN),
         ("priority", Conversation.Priority.URGENT, Conversation.Priority.LOW),
         ("source", Conversation.Source.MENTION, Conversation.Source.DM),
+        ("sentiment", Sentiment.NEGATIVE, Sentiment.POSITIVE),
     ],
 )
 def test_filter_by_choice_field(api, param, wanted, other):
@@ -324,6 +326,13 @@ def test_filter_by_choice_field(api, param, wanted, other):
     conversation_at(1, **{param: other})
 
     assert listed_ids(api, **{param: wanted.value}) == [match.id]
+
+
+def test_filter_by_language(api):
+    italian = conversation_at(0, language="it")
+    conversation_at(1, language="en")
+
+    assert listed_ids(api, language="it") == [italian.id]
 
 
 def test_filter_by_assignee_id(api):

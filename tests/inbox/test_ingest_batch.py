@@ -61,12 +61,13 @@ def test_redelivered_messages_in_and_across_batches_are_stored_once(channel):
 
 def test_a_batch_costs_a_few_queries_per_step_not_per_message(channel, monkeypatch):
     """Ingest's own statements do not grow with the batch: 20 follow-ups cost what 2 do, with
-    no savepoint; SLA gets the batch's conversations in one call."""
+    no savepoint; SLA and assist get the batch in one call each."""
     now = timezone.now()
     customers = [f"c-{n}" for n in range(20)]
     events_ingest(items=[(channel, event(c, at=now)) for c in customers], now=now)
-    sla_calls = []
+    sla_calls, classify_calls = [], []
     monkeypatch.setattr("inbox.services.batch.sla_on_customer_messages", lambda **kwargs: sla_calls.append(kwargs))
+    monkeypatch.setattr("inbox.services.batch.messages_classify", lambda **kwargs: classify_calls.append(kwargs))
 
     def follow_ups(count):
         return lambda: events_ingest(
@@ -77,12 +78,14 @@ def test_a_batch_costs_a_few_queries_per_step_not_per_message(channel, monkeypat
     assert len(twenty) == len(two) == 5  # messages, identities, conversations, INSERT, UPDATE
     assert not [sql for sql in twenty if "SAVEPOINT" in sql]
     assert [len(call["arrivals"]) for call in sla_calls] == [2, 20]
+    assert [len(call["messages"]) for call in classify_calls] == [2, 20]
     assert Message.objects.count() == 42
 
 
 def test_new_conversations_cost_a_few_queries_for_the_whole_batch(channel, monkeypatch):
     monkeypatch.setattr("inbox.services.batch.sla_on_customer_messages", lambda **kwargs: None)
     monkeypatch.setattr("inbox.services.batch.new_conversation_route", lambda **kwargs: None)
+    monkeypatch.setattr("inbox.services.batch.messages_classify", lambda **kwargs: None)
     queries = statements(lambda: events_ingest(items=[(channel, event(f"c-{n}")) for n in range(20)]))
     # messages, identities, customers, identities, conversations, conversations, messages,
     # and the savepoint that keeps a routing failure from costing the batch its messages
