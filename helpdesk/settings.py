@@ -137,8 +137,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", "")  # empty: in-memory channel layer, eager Celery, local cache
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # channels-redis receives with a blocking BZPOPMIN of up to 5 s (RedisChannelLayer's
+    # brpop_timeout), and redis-py's default socket timeout is also 5 s: an idle socket's read
+    # raced its own timeout and the consumer died with TimeoutError every 5-10 s. The read
+    # timeout must outlast the blocking call; it still ends a read from a dead server.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5, "socket_keepalive": True}
+                ]
+            },
+        }
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
@@ -148,6 +159,9 @@ else:
     CELERY_BROKER_URL = "memory://localhost/"  # never used for publishing: tasks run eagerly
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
+# Without a broker, tasks run in one background thread of the web process (helpdesk/celery.py),
+# never inside the request that enqueued them; off, they run inline in it (tests do that).
+EMBEDDED_TASK_THREAD = env_bool("EMBEDDED_TASK_THREAD", True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -156,6 +170,25 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY = False
+# Queues that cannot starve each other: each kind of work has its own, served by its own
+# workers (README "Production"), so an ingest backlog never delays an SLA scan or a sweep, and
+# a reply waiting out a platform's rate limit holds only the reply workers.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "integrations.webhook_events_process": {"queue": "ingest"},
+    "inbox.reply_send": {"queue": "replies"},
+    # Calls to the platforms' APIs that read (polls, listings), and may wait on their limits.
+    "integrations.bluesky_channel_poll": {"queue": "polls"},
+    "integrations.channels_sync": {"queue": "polls"},
+    # The periodic sweepers, and the poll fan-out that only enqueues.
+    "integrations.webhook_events_sweep": {"queue": "sweeps"},
+    "integrations.bluesky_channels_poll": {"queue": "sweeps"},
+    "inbox.replies_sweep": {"queue": "sweeps"},
+    "routing.queues_sweep": {"queue": "sweeps"},
+    "sla.escalations_sweep": {"queue": "sweeps"},
+    "routing.*": {"queue": "routing"},
+    "sla.*": {"queue": "sla"},
+}
 # Beat's record of when each job last ran: under var/, never in the working tree's root.
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
@@ -178,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         # A scan still queued when the next one is due is dropped: the next one does its work.
         "options": {"expires": 30},
     },
+    "sweep-sla-escalations": {
+        "task": "sla.escalations_sweep",
+        "schedule": timedelta(seconds=60),
+    },
     # Resolved conversations whose learning task was lost become suggestions all the same.
     "sweep-assist-learning": {
         "task": "assist.learn_sweep",
@@ -185,6 +222,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 300},
     },
 }
+# A breach not escalated this long after the scan recorded it lost its task: the sweep runs it.
+SLA_ESCALATION_SWEEP_AFTER = timedelta(seconds=int(env("SLA_ESCALATION_SWEEP_AFTER_SECONDS", "120")))
 # Due SLA clocks flagged per transaction by the scan, which repeats batches until done.
 SLA_SCAN_BATCH_SIZE = int(env("SLA_SCAN_BATCH_SIZE", "500"))
 # Dotted path of `hook(*, conversation_id: int, team_id: int) -> None` that hands a conversation
@@ -206,7 +245,8 @@ if SANDBOX_PLATFORMS_ENABLED:
     INSTALLED_APPS.append("sandbox")
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
-# A pending event older than this is assumed lost by the broker and enqueued again.
+# A pending event handed to the broker (or taken by a worker) this long ago is assumed lost and
+# enqueued again, once nothing waits in the ingest queue.
 WEBHOOK_SWEEP_AFTER = timedelta(seconds=int(env("WEBHOOK_SWEEP_AFTER_SECONDS", "60")))
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # processing attempts before an event stays failed
 # A resolved conversation reopens when the customer writes within this window; later, a new

@@ -8,10 +8,12 @@ row still `pending`, which the sweeper enqueues again.
 """
 
 import logging
-import os
 import queue
-import threading
 import time
+
+from django.db import close_old_connections
+
+from helpdesk.background import QueueThread
 
 logger = logging.getLogger(__name__)
 
@@ -23,58 +25,58 @@ GATHER_SECONDS = 0.05
 
 
 def enqueue_processing(event_ids: list[int]) -> None:
-    """Publish one processing task for these events; on failure leave them to the sweeper."""
+    """Publish one processing task for these events; on failure leave them to the sweeper,
+    marked as never enqueued so that it takes them at its next run."""
+    from integrations.models import WebhookEvent
     from integrations.tasks import webhook_events_process_task
 
     try:
         webhook_events_process_task.delay(event_ids=event_ids)
     except Exception:  # noqa: BLE001  (broker unreachable: the rows stay pending for the sweeper)
         logger.warning("Could not enqueue webhook events %s; the sweeper will retry them.", event_ids, exc_info=True)
+        WebhookEvent.objects.filter(pk__in=event_ids, status=WebhookEvent.Status.PENDING).update(enqueued_at=None)
 
 
-class _Dispatcher:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._queue: queue.Queue[int] = queue.Queue()
+def processing_waiting() -> int | None:
+    """How many processing tasks wait in the broker's queue; None if it cannot say."""
+    from kombu.exceptions import ChannelError, OperationalError
 
-    def submit(self, event_id: int) -> None:
-        if self._pid != os.getpid():
-            self._start()
-        self._queue.put(event_id)
+    from helpdesk.celery import app
+    from integrations.tasks import webhook_events_process_task
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            # A forked worker (uvicorn, Celery prefork) inherits no running thread: start its own.
-            self._queue = queue.Queue()
-            threading.Thread(target=self._run, args=(self._queue,), name="webhook-dispatcher", daemon=True).start()
-            self._pid = os.getpid()
+    if app.conf.task_always_eager:
+        return 0
+    queue = app.amqp.router.route({}, webhook_events_process_task.name)["queue"].name
+    try:
+        with app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:  # the broker drops an empty queue: nothing waits
+        return 0
+    except (OperationalError, OSError):
+        logger.warning("The broker cannot say what waits in the %s queue.", queue, exc_info=True)
+        return None
 
-    def flush(self, timeout: float) -> bool:
-        """Wait until every submitted id was handed to the broker (or given up on); return
-        whether that happened within `timeout` seconds. For orderly shutdowns and tests."""
-        pending = self._queue
-        with pending.all_tasks_done:
-            return pending.all_tasks_done.wait_for(lambda: pending.unfinished_tasks == 0, timeout)
 
-    @staticmethod
-    def _run(pending: queue.Queue) -> None:
-        while True:
-            batch = [pending.get()]
-            deadline = time.monotonic() + GATHER_SECONDS
-            while len(batch) < MAX_BATCH and (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    batch.append(pending.get(timeout=remaining))
-                except queue.Empty:
-                    break
+def _publish_batches(pending: queue.Queue) -> None:
+    while True:
+        batch = [pending.get()]
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(batch) < MAX_BATCH and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                batch.append(pending.get(timeout=remaining))
+            except queue.Empty:
+                break
+        try:
             enqueue_processing(batch)
+        finally:
+            # A refused batch is marked in the database from this thread: give its
+            # connection back rather than hold it for the life of the process.
+            close_old_connections()
             for _ in batch:
                 pending.task_done()
 
 
-_dispatcher = _Dispatcher()
+_dispatcher = QueueThread(name="webhook-dispatcher", consume=_publish_batches)
 processing_dispatch_flush = _dispatcher.flush
 
 
@@ -85,4 +87,4 @@ def processing_dispatch(event_id: int) -> None:
     if app.conf.task_always_eager:
         enqueue_processing([event_id])
     else:
-        _dispatcher.submit(event_id)
+        _dispatcher.put(event_id)

@@ -16,7 +16,7 @@ from integrations.sending import (
     channel_attention_flag,
     channel_client,
 )
-from integrations.services import polled_page_store
+from integrations.services import PollOverlapped, poll_state_save, polled_page_store
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _poll_chat(channel: Channel, client: PlatformClient, state: dict) -> int:
         if first_poll or not fresh["logs"]:
             # The first call only learns where the log is now: history before the channel
             # was connected is not a live conversation.
-            _state_save(channel, state)
+            poll_state_save(channel=channel, poll_state=state)
             return stored
         polled_page_store(channel=channel, body={"stream": "chat", "page": fresh}, poll_state=state)
         stored += 1
@@ -78,16 +78,12 @@ def _poll_notifications(channel: Channel, client: PlatformClient, state: dict) -
     return 1
 
 
-def _state_save(channel: Channel, state: dict) -> None:
-    Channel.objects.filter(pk=channel.pk).update(poll_state=state)
-    channel.poll_state = state
-
-
 def bluesky_channel_poll(*, channel_id: int) -> int:
     """Poll one Bluesky channel's chat log and notifications; return the pages stored.
 
     Each page is stored with the advanced cursor in one transaction, so a crash between
-    pages resumes exactly where it stopped, and a page is never skipped.
+    pages resumes exactly where it stopped, and a page is never skipped. A poll that overlaps
+    another of the same channel stops at its first page the other stored already.
     """
     channel = Channel.objects.filter(pk=channel_id, platform=Platform.BLUESKY, is_active=True).first()
     if channel is None:
@@ -99,6 +95,9 @@ def bluesky_channel_poll(*, channel_id: int) -> int:
     except CredentialsRejected as exc:
         channel_attention_flag(channel_id=channel.pk, reason=exc.message)
         raise
+    except PollOverlapped:
+        logger.info("Bluesky channel %s: another poll got there first.", channel.pk)
+        return 0
     if channel.needs_attention:
         channel_attention_clear(channel_ids=[channel.pk])
     return stored

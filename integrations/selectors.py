@@ -18,10 +18,6 @@ def active_channels(*, platforms: Iterable[str]) -> list[Channel]:
     return list(Channel.objects.filter(platform__in=list(platforms), is_active=True).order_by("-created_at", "-pk"))
 
 
-def active_channel(*, channel_id: int, platform: str) -> Channel | None:
-    return Channel.objects.filter(pk=channel_id, platform=platform, is_active=True).first()
-
-
 # Signing material is read on every webhook but changes rarely; each process keeps it this
 # long. The process that changes a channel forgets at once, the others within this time.
 SIGNING_CACHE_SECONDS = 5.0
@@ -42,6 +38,11 @@ def signing_channels(*, platforms: Iterable[str]) -> list[Channel]:
     )
     _signing_cache[key] = (time.monotonic() + SIGNING_CACHE_SECONDS, channels)
     return channels
+
+
+def signing_channel(*, channel_id: int, platform: str) -> Channel | None:
+    """The active channel a per-channel webhook URL names (Telegram), from the same cache."""
+    return next((c for c in signing_channels(platforms=[platform]) if c.pk == channel_id), None)
 
 
 def signing_channels_forget(**kwargs) -> None:

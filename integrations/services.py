@@ -14,7 +14,7 @@ from helpdesk.transactions import on_commit_call
 from inbox.broadcast import broadcasts_batched
 from inbox.services import event_ingest, events_ingest
 from inbox.services.sanitise import ItemRefused
-from integrations.dispatch import enqueue_processing, processing_dispatch
+from integrations.dispatch import enqueue_processing, processing_dispatch, processing_waiting
 from integrations.models import Channel, WebhookEvent
 from integrations.platforms import adapter_for
 from integrations.platforms.base import (
@@ -100,18 +100,35 @@ def _webhook_event_store(*, platform: str, channel: Channel | None, body: str, h
     return event
 
 
+class PollOverlapped(Exception):
+    """Another poll of the channel moved its cursor since this one read it."""
+
+
 def polled_page_store(*, channel: Channel, body: dict, poll_state: dict, now: datetime | None = None) -> WebhookEvent:
     """Store one polled page as an event and advance the channel's cursor in the same
-    transaction, so a crash can neither skip a page nor lose the cursor."""
+    transaction, so a crash can neither skip a page nor lose the cursor. Raise PollOverlapped,
+    storing nothing, if another poll moved the cursor since this one read `channel.poll_state`."""
     now = now or timezone.now()
     with transaction.atomic():
-        event = _webhook_event_store(
+        poll_state_save(channel=channel, poll_state=poll_state)
+        return _webhook_event_store(
             platform=channel.platform, channel=channel, body=json.dumps(body), headers={},
             source=WebhookEvent.Source.POLL, now=now,
         )
-        Channel.objects.filter(pk=channel.pk).update(poll_state=poll_state)
-        channel.poll_state = poll_state
-    return event
+
+
+@transaction.atomic
+def poll_state_save(*, channel: Channel, poll_state: dict) -> None:
+    """Move the channel's cursor from `channel.poll_state` (what this poll read) to
+    `poll_state`; raise PollOverlapped if another poll moved it in between."""
+    # Compare and set under the row lock: two overlapping polls (a slow one and the next
+    # beat's) read the same cursor and fetch the same page; the first to store it wins, and
+    # the other must neither store the page again nor move the cursor back.
+    current = Channel.objects.select_for_update().filter(pk=channel.pk).values_list("poll_state", flat=True).get()
+    if current != channel.poll_state:
+        raise PollOverlapped(f"Another poll of channel {channel.pk} moved its cursor.")
+    Channel.objects.filter(pk=channel.pk).update(poll_state=poll_state)
+    channel.poll_state = poll_state
 
 
 class _Unparseable(Exception):
@@ -273,13 +290,29 @@ def webhook_event_process(*, event_id: int, now: datetime | None = None) -> str 
     return _event_failed(event, error=_items_note(items, failures + refusals), final=False)
 
 
+def webhook_events_take(*, event_ids: list[int], now: datetime | None = None) -> None:
+    """Record that a worker took these events: the sweeper leaves them alone for
+    WEBHOOK_SWEEP_AFTER from now, then assumes the worker died with them."""
+    WebhookEvent.objects.filter(pk__in=event_ids, status=WebhookEvent.Status.PENDING).update(
+        enqueued_at=now or timezone.now()
+    )
+
+
 def webhook_events_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Enqueue pending events whose processing was never enqueued or got lost (broker down,
-    worker killed); return how many were enqueued."""
+    """Enqueue pending events whose processing was never enqueued or got lost (broker down or
+    restarted, worker killed); return how many were enqueued.
+
+    An event that waits in the broker's queue is not lost, however long the backlog: events
+    handed to the broker are swept only while nothing waits in the queue, and only
+    WEBHOOK_SWEEP_AFTER after they were handed over or taken by a worker. Events the broker
+    refused (`enqueued_at` cleared) are swept at once.
+    """
     now = now or timezone.now()
+    lost = Q(enqueued_at__isnull=True)
+    if processing_waiting() == 0:
+        lost |= Q(enqueued_at__lte=now - settings.WEBHOOK_SWEEP_AFTER)
     stale = list(
-        WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - settings.WEBHOOK_SWEEP_AFTER))
+        WebhookEvent.objects.filter(lost, status=WebhookEvent.Status.PENDING)
         .order_by("enqueued_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -11,6 +11,7 @@ SYNC_LOOKBACK = timedelta(days=1)
 
 @shared_task(name="integrations.webhook_events_process", acks_late=True)
 def webhook_events_process_task(*, event_ids: list[int]) -> None:
+    services.webhook_events_take(event_ids=event_ids)
     # The events that arrived together are ingested as one batch; a failed batch falls back
     # to processing and recording each event on its own.
     services.webhook_events_process(event_ids=event_ids)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from integrations.models import Platform
 from integrations.platforms import adapter_for
 from integrations.platforms.base import PayloadTooLarge, UnknownChannel
-from integrations.selectors import APP_LEVEL_PLATFORMS, active_channel, active_channels
+from integrations.selectors import APP_LEVEL_PLATFORMS, active_channels, signing_channel
 from integrations.services import webhook_event_receive
 
 
@@ -49,7 +49,7 @@ def app_webhook(request: HttpRequest, platform: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def telegram_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Telegram: one URL per bot, authenticated by the secret token set with setWebhook."""
-    channel = active_channel(channel_id=channel_id, platform=Platform.TELEGRAM)
+    channel = signing_channel(channel_id=channel_id, platform=Platform.TELEGRAM)
     if channel is None:
         raise UnknownChannel(f"No active Telegram channel {channel_id}.")
     event = webhook_event_receive(platform=Platform.TELEGRAM, body=_body(request), headers=request.headers, channel=channel)

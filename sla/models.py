@@ -353,7 +353,15 @@ class ClockEvent(models.Model):
                 fields=["clock", "cycle", "kind"], name="clockevent_once_per_cycle"
             ),
         ]
-        indexes = [models.Index(fields=["-recorded_at"], name="clockevent_recent")]
+        indexes = [
+            models.Index(fields=["-recorded_at"], name="clockevent_recent"),
+            # The escalation sweep reads only breaches still waiting for their escalation.
+            models.Index(
+                fields=["recorded_at"],
+                name="clockevent_unescalated",
+                condition=models.Q(kind="breached", escalated_at__isnull=True),
+            ),
+        ]
         ordering = ["-recorded_at"]
 
     def __str__(self) -> str:

@@ -16,6 +16,11 @@ def sla_breaches_escalate_task(*, event_ids: list[int]) -> None:
         escalation.sla_breach_escalate(event_id=event_id)
 
 
+@shared_task(name="sla.escalations_sweep")
+def sla_escalations_sweep_task() -> None:
+    escalation.sla_escalations_sweep()
+
+
 @shared_task(name="sla.team_reassign", acks_late=True)
 def sla_team_reassign_task(*, conversation_id: int, team_id: int) -> None:
     teams.team_reassign(conversation_id=conversation_id, team_id=team_id)

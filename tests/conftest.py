@@ -53,6 +53,19 @@ def _fresh_signing_cache():
 
 
 @pytest.fixture(autouse=True)
+def _channel_layer(request, settings):
+    """Tests not marked requires_redis run on the in-memory channel layer, new for each test.
+    The Redis layer keeps its receive state per instance, across the event loops of
+    successive tests, whose teardown then waits on what a finished loop left there; the tests
+    of the Redis layer itself are marked and get their own instance."""
+    from channels.layers import channel_layers
+
+    if "requires_redis" not in request.keywords:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers are slow on purpose; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -60,10 +73,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
-    """Unit tests run tasks in-process, and a task's error fails the test that ran it; the
-    pipeline tests that need a worker start one."""
+    """Unit tests run tasks in-process, inline where they are enqueued, and a task's error fails
+    the test that ran it; the pipeline tests that need a worker start one."""
     from helpdesk.celery import app
 
+    settings.EMBEDDED_TASK_THREAD = False
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield

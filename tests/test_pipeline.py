@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from helpdesk.celery import app as celery_app
+from helpdesk.celery import queue_names, queues_purge
 from inbox.models import Message
 from inbox.services import message_ingest
 from integrations.models import Platform, WebhookEvent
@@ -34,11 +35,12 @@ def _database_url() -> str:
 def celery_worker_process():
     """A real worker process, on the same broker and test database as this test."""
     celery_app.conf.task_always_eager = False
-    celery_app.control.purge()
+    queues_purge()
     env = {"PATH": str(Path(sys.executable).parent), "DATABASE_URL": _database_url(),
            "REDIS_URL": settings.REDIS_URL, "DJANGO_SETTINGS_MODULE": "helpdesk.settings"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo", "--loglevel=WARNING",
+         "-Q", ",".join(queue_names()),
          "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -85,3 +85,22 @@ def sla_breach_escalate(*, event_id: int, now: datetime | None = None) -> list[R
             conversation_id=conversation.pk,
         )
     return results
+
+
+def sla_escalations_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Escalate breaches whose escalation task was lost (broker down or restarted, worker
+    killed) and return how many were run. A breach recorded less than
+    SLA_ESCALATION_SWEEP_AFTER ago is left to its task, which may still be on its way."""
+    now = now or timezone.now()
+    stuck = list(
+        ClockEvent.objects.filter(
+            kind=ClockEvent.Kind.BREACHED,
+            escalated_at__isnull=True,
+            recorded_at__lte=now - settings.SLA_ESCALATION_SWEEP_AFTER,
+        )
+        .order_by("recorded_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in stuck:  # each in its own transaction; the claim makes a late task a no-op
+        sla_breach_escalate(event_id=event_id, now=now)
+    return len(stuck)

@@ -11,8 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inbox.models import Message
+from inbox.tasks import replies_sweep_task
 from integrations.models import Platform
 from tests import factories
+from tests.brokers import broker_unreachable
 
 pytestmark = pytest.mark.django_db
 GRAPH = "https://graph.test/v21.0"
@@ -140,3 +142,22 @@ def test_sync_status_lists_each_active_channel(api, conversation):
         "never",
         False,
     )
+
+
+@responses.activate
+def test_with_the_broker_down_a_reply_is_stored_with_201_and_the_sweeper_sends_it(
+    api, conversation, django_capture_on_commit_callbacks, settings
+):
+    responses.post(f"{GRAPH}/me/messages", json={"message_id": "m_1"})
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url(conversation.pk), {"text": "Hi!"}, format="json")
+    assert response.status_code == 201, response.json()
+    reply = Message.objects.get(pk=response.json()["id"])
+    assert (reply.delivery_status, reply.send_attempts) == ("pending", 0)
+
+    settings.REPLY_SWEEP_AFTER = timedelta(0)
+    replies_sweep_task.delay()  # the broker is back: tasks run in-process again
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == "sent"
+    assert len(responses.calls) == 1

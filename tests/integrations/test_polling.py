@@ -2,15 +2,18 @@
 messages reach the inbox through the same path as webhooks."""
 
 import copy
+import threading
 
 import pytest
 import responses
+from django.db import connection
 
 from inbox.models import Message
 from integrations.http import CredentialsRejected
-from integrations.models import Platform, WebhookEvent
+from integrations.models import Channel, Platform, WebhookEvent
 from integrations.polling import bluesky_channel_poll
 from integrations.sending import _sessions
+from integrations.services import PollOverlapped, polled_page_store
 from tests import factories
 from tests.integrations.platform_fixtures import load_example
 
@@ -127,3 +130,50 @@ def test_refused_credentials_flag_the_channel_without_leaking_them(channel):
     channel.refresh_from_db()
     assert channel.needs_attention
     assert "app-pass-1234" not in channel.attention_reason
+
+
+def _poller(channel_id: int) -> Channel:
+    """The channel as one poll reads it when it starts."""
+    return Channel.objects.get(pk=channel_id)
+
+
+def test_a_poll_overlapped_by_another_stores_nothing_and_leaves_the_others_cursor(channel):
+    channel.poll_state = {"chat_cursor": "c1"}
+    channel.save()
+    slow, fast = _poller(channel.pk), _poller(channel.pk)
+    polled_page_store(channel=fast, body={"page": 1}, poll_state={"chat_cursor": "c2"})
+
+    with pytest.raises(PollOverlapped):
+        polled_page_store(channel=slow, body={"page": 1}, poll_state={"chat_cursor": "c2-slow"})
+
+    assert _poller(channel.pk).poll_state == {"chat_cursor": "c2"}
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.requires_postgres
+def test_two_concurrent_polls_of_a_channel_store_its_page_and_cursor_once(channel):
+    channel.poll_state = {"chat_cursor": "c1"}
+    channel.save()
+    pollers = [_poller(channel.pk), _poller(channel.pk)]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def store(poller: Channel, cursor: str) -> None:
+        start.wait(timeout=10)
+        try:
+            polled_page_store(channel=poller, body={"page": 1}, poll_state={"chat_cursor": cursor})
+            outcomes.append(cursor)
+        except PollOverlapped:
+            outcomes.append("overlapped")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store, args=(p, f"c2-{i}")) for i, p in enumerate(pollers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes)[1] == "overlapped" and len(outcomes) == 2, outcomes
+    assert _poller(channel.pk).poll_state == {"chat_cursor": sorted(outcomes)[0]}
+    assert WebhookEvent.objects.count() == 1

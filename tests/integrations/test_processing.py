@@ -9,12 +9,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from helpdesk.celery import app as celery_app
+from helpdesk.celery import queues_purge
 from inbox.models import Message
-from integrations.dispatch import processing_dispatch_flush
+from integrations.dispatch import processing_dispatch_flush, processing_waiting
 from integrations.models import Platform, WebhookEvent
 from integrations.platforms import meta
-from integrations.services import webhook_event_process, webhook_events_sweep
+from integrations.services import webhook_event_process, webhook_events_sweep, webhook_events_take
 from tests import factories
+from tests.brokers import broker_unreachable, celery_broker
 from tests.integrations.platform_fixtures import load_example
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,32 +36,47 @@ def deliver(client, example="messenger_text"):
 
 @pytest.fixture
 def broker_down():
-    """Point Celery at a port nobody listens on, as when Redis is unreachable."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager
-    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
-    celery_app._pool = None  # the connection pool is built from broker_url on first use
-    yield
-    conf.broker_url, conf.task_always_eager = saved
-    celery_app._pool = None
+    with broker_unreachable():
+        yield
 
 
-def test_broker_down_still_answers_200_and_the_sweeper_processes_later(client, page, broker_down, settings):
+def test_broker_down_still_answers_200_and_the_sweeper_processes_later(client, page, broker_down):
     response = deliver(client)
     assert response.status_code == 200
     assert processing_dispatch_flush(timeout=10)  # the dispatcher tried the broker and gave up
     event = WebhookEvent.objects.get()
-    assert event.status == WebhookEvent.Status.PENDING
+    assert (event.status, event.enqueued_at) == (WebhookEvent.Status.PENDING, None)
     assert not Message.objects.exists()
 
     celery_app.conf.task_always_eager = True  # the broker is back
-    too_early = webhook_events_sweep(now=timezone.now())
-    assert too_early == 0  # just enqueued: not yet presumed lost
-    swept = webhook_events_sweep(now=timezone.now() + settings.WEBHOOK_SWEEP_AFTER + timedelta(seconds=1))
-    assert swept == 1
+    assert webhook_events_sweep(now=timezone.now()) == 1  # refused by the broker: no waiting
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.PROCESSED
     assert Message.objects.count() == 1
+
+
+def test_an_event_a_worker_took_is_swept_only_once_its_lease_ran_out(page, settings):
+    now = timezone.now()
+    event = WebhookEvent.objects.create(platform=Platform.FACEBOOK, body="{}", received_at=now, enqueued_at=now)
+    webhook_events_take(event_ids=[event.pk], now=now + timedelta(minutes=5))
+    assert webhook_events_sweep(now=now + timedelta(minutes=5, seconds=30)) == 0
+    assert webhook_events_sweep(now=now + timedelta(minutes=5) + settings.WEBHOOK_SWEEP_AFTER) == 1
+
+
+@pytest.mark.requires_redis
+def test_events_waiting_in_the_ingest_queue_are_never_swept_and_lost_ones_are(client, page, settings):
+    with celery_broker(settings.REDIS_URL):
+        queues_purge()
+        deliver(client)
+        assert processing_dispatch_flush(timeout=10)
+        assert processing_waiting() == 1  # no ingest worker runs here: the task waits
+        an_hour_later = timezone.now() + timedelta(hours=1)
+        assert webhook_events_sweep(now=an_hour_later) == 0
+
+        queues_purge()  # as a Redis restart without persistence loses the queue
+        assert webhook_events_sweep(now=an_hour_later) == 1
+        assert processing_waiting() == 1
+        queues_purge()
 
 
 def test_a_failing_event_is_retried_then_marked_failed_with_its_error(client, page, settings, monkeypatch):

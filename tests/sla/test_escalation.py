@@ -5,7 +5,7 @@ import pytest
 from inbox.models import Conversation
 from sla.models import Clock, ClockEvent, EscalationAction, Target
 from sla.services.clocks import sla_on_customer_message
-from sla.services.escalation import sla_breach_escalate
+from sla.services.escalation import sla_breach_escalate, sla_escalations_sweep
 from sla.services.scan import sla_clocks_scan
 from tests import factories
 from tests.sla.conftest import T0
@@ -154,3 +154,21 @@ def test_reassign_to_a_team_hands_the_conversation_to_routing(policy, conversati
 
     conversation.refresh_from_db()
     assert (conversation.team_id, conversation.assignee_id) == (team.pk, agent.user_id)
+
+
+def test_a_breach_whose_escalation_task_was_lost_is_swept_and_escalated_once(
+    policy, conversation, settings
+):
+    settings.SLA_ESCALATION_SWEEP_AFTER = 2 * MINUTE
+    late = factories.tag(name="sla-late")
+    factories.escalation_action(policy=policy, action="add_tag", tag=late, team_id=None)
+    sla_on_customer_message(conversation_id=conversation.pk, at=T0, now=T0)
+    sla_clocks_scan(now=BREACH_TIME)  # its on-commit escalation task never runs: lost
+
+    assert sla_escalations_sweep(now=BREACH_TIME + MINUTE) == 0  # its task may still come
+    assert sla_escalations_sweep(now=BREACH_TIME + 3 * MINUTE) == 1
+    assert sla_escalations_sweep(now=BREACH_TIME + 4 * MINUTE) == 0
+
+    event = ClockEvent.objects.get(kind=ClockEvent.Kind.BREACHED)
+    assert event.escalations == [{"action": "add_tag", "result": "done"}]
+    assert list(conversation.tags.all()) == [late]

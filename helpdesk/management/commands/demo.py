@@ -293,7 +293,7 @@ def _answered_conversations(*, quiet_for_seconds: int) -> list[int]:
 
 def _agent_forever(*, server: uvicorn.Server, stop: threading.Event) -> None:
     """Answer waiting customers as the admin, through the sandbox platform (Celery runs
-    in-process: the reply is sent from this thread)."""
+    in-process: the reply is sent from the web process's task thread)."""
     if not server_started_wait(server=server, stop=stop, timeout=SERVER_START_TIMEOUT_SECONDS):
         return
     agent = get_user_model().objects.get(username=ADMIN_USERNAME)
