@@ -79,7 +79,8 @@ def test_broker_down_then_back_loses_nothing(client, page, broker, workers):
 
 
 def test_a_worker_killed_mid_batch_loses_nothing(client, page, broker, workers):
-    sent = [f"m-kill-{n}" for n in range(120)]
+    # More than one batch (a batch takes up to 200 queued events), so the kill lands mid-way.
+    sent = [f"m-kill-{n}" for n in range(600)]
     deliver_each(client, sent)
 
     first = workers.start("ingest")
